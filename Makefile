@@ -1,0 +1,71 @@
+# The README's two commands:
+#   make demo   installs what is missing, builds, runs the demo service with load,
+#               Prometheus and Alertmanager on loopback, and prints the URLs.
+#   make test   installs what is missing, builds, and runs every test: the unit,
+#               integration and end-to-end tests (ctest), promtool rule tests,
+#               dashboard checks, and the unit tests again under ASan+UBSan and TSan.
+# Other targets: build, bench (the full benchmark suite), format, clean.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+# Everything the project needs from Debian 12, by package name.
+DEBS := build-essential cmake pkg-config git ca-certificates python3 python3-yaml \
+        libabsl-dev prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev \
+        libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
+        libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev \
+        prometheus prometheus-alertmanager curl procps \
+        xz-utils zstd pigz coreutils
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps configure build test unit-test sanitizer-tests demo bench format clean
+
+deps:
+	@missing=$$(for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "== installing Debian packages:" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+configure: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Unit tests only, in a sanitizer build directory (address = ASan+UBSan, thread = TSan).
+sanitizer-%: deps
+	cmake -S . -B $(BUILD)-$* -DCMAKE_BUILD_TYPE=Debug -DLEAKWATCH_SANITIZE=$* \
+	  -DLEAKWATCH_UNIT_TESTS_ONLY=ON -DLEAKWATCH_WITH_GRPC=OFF -DLEAKWATCH_BUILD_BENCH=OFF >/dev/null
+	cmake --build $(BUILD)-$* -j $(JOBS)
+	cd $(BUILD)-$* && ctest -j $(JOBS) --output-on-failure 2>&1 | tee ctest.log
+
+test: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure 2>&1 | tee ctest.log
+	$(MAKE) --no-print-directory sanitizer-address
+	$(MAKE) --no-print-directory sanitizer-thread
+	@passed=0; failed=0; for d in $(BUILD) $(BUILD)-address $(BUILD)-thread; do \
+	  line=$$(grep -E 'tests passed, [0-9]+ tests failed out of' $$d/ctest.log | tail -1); \
+	  total=$$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$$line"); f=$$(sed -E 's/.*, ([0-9]+) tests failed.*/\1/' <<<"$$line"); \
+	  passed=$$((passed + total - f)); failed=$$((failed + f)); \
+	done; echo "make test: $$passed passed, $$failed failed"; [ $$failed = 0 ]
+
+demo: build
+	agent/tools/demo/run-demo.sh $(BUILD)
+
+bench: configure
+	cmake --build $(BUILD) -j $(JOBS) --target leakwatch_bench
+	$(BUILD)/tests/bench/leakwatch_bench --benchmark_counters_tabular=true
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-address $(BUILD)-thread

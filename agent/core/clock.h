@@ -1,0 +1,27 @@
+// Clocks used by the core. Monotonic time orders and measures waits; wall time
+// only stamps snapshots.
+
+#ifndef LEAKWATCH_CORE_CLOCK_H_
+#define LEAKWATCH_CORE_CLOCK_H_
+
+#include <time.h>
+
+#include <cstdint>
+
+namespace leakwatch::core {
+
+inline int64_t MonotonicNanos() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+inline int64_t RealtimeNanos() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace leakwatch::core
+
+#endif  // LEAKWATCH_CORE_CLOCK_H_

@@ -1,0 +1,66 @@
+#include "core/histogram.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+
+namespace leakwatch::core {
+namespace {
+
+HistogramLayout* MakeLayout(const std::vector<double>& bounds_seconds, uint32_t generation) {
+  auto* layout = new HistogramLayout;
+  layout->generation = generation;
+  for (double b : bounds_seconds) {
+    if (layout->num_bounds == kMaxBuckets) break;
+    if (!(b > 0) || !std::isfinite(b)) continue;
+    int64_t ns = static_cast<int64_t>(std::llround(b * 1e9));
+    if (layout->num_bounds > 0 && ns <= layout->bounds_ns[layout->num_bounds - 1]) continue;
+    layout->bounds_ns[layout->num_bounds++] = ns;
+    layout->bounds_seconds.push_back(b);
+  }
+  for (int i = layout->num_bounds; i < 32; ++i) {
+    layout->bounds_ns[i] = std::numeric_limits<int64_t>::max();
+  }
+  return layout;
+}
+
+std::atomic<const HistogramLayout*>& LayoutSlot() {
+  static std::atomic<const HistogramLayout*> slot{
+      MakeLayout({0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600,
+                  1800, 3600},
+                 1)};
+  return slot;
+}
+
+}  // namespace
+
+const HistogramLayout* CurrentLayout() noexcept {
+  return LayoutSlot().load(std::memory_order_acquire);
+}
+
+void SetLayout(const std::vector<double>& bounds_seconds) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  const HistogramLayout* current = CurrentLayout();
+  if (current->bounds_seconds == bounds_seconds) return;
+  LayoutSlot().store(MakeLayout(bounds_seconds, current->generation + 1), std::memory_order_release);
+}
+
+void SiteHistogram::Reset(uint32_t new_generation) noexcept {
+  for (auto& b : buckets) b.store(0, std::memory_order_relaxed);
+  sum_ns.store(0, std::memory_order_relaxed);
+  generation.store(new_generation, std::memory_order_release);
+}
+
+void HistogramTotals::Add(const SiteHistogram& h) noexcept {
+  for (int i = 0; i <= kMaxBuckets; ++i) buckets[i] += h.buckets[i].load(std::memory_order_relaxed);
+  sum_ns += h.sum_ns.load(std::memory_order_relaxed);
+}
+
+void HistogramTotals::Add(const HistogramTotals& h) noexcept {
+  for (int i = 0; i <= kMaxBuckets; ++i) buckets[i] += h.buckets[i];
+  sum_ns += h.sum_ns;
+}
+
+}  // namespace leakwatch::core

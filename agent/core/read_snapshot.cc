@@ -1,0 +1,241 @@
+#include "core/read_snapshot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/clock.h"
+#include "core/histogram.h"
+#include "core/kinds.h"
+#include "core/sites.h"
+#include "core/thread_record.h"
+
+namespace leakwatch::core {
+namespace {
+
+struct SiteAccumulator {
+  int64_t blocked = 0;
+  int64_t stuck = 0;
+  int64_t oldest_wait_ns = 0;
+  HistogramTotals durations;
+  bool has_durations = false;
+};
+
+struct KindAccumulator {
+  int64_t live = 0;
+  int64_t long_lived = 0;
+  int64_t oldest_age_ns = 0;
+  uint64_t started = 0;
+  uint64_t finished = 0;
+};
+
+struct BlockState {
+  bool blocked = false;
+  uint32_t site = 0;
+  int64_t start_ns = 0;
+};
+
+// Reads the record's block state consistently (see thread_record.h).
+BlockState ReadBlockState(const ThreadRecord& rec) {
+  BlockState s;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const int64_t start = rec.block_start_ns.load(std::memory_order_acquire);
+    if (start == 0) return s;
+    const uint32_t site = rec.block_site.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (rec.block_start_ns.load(std::memory_order_relaxed) == start) {
+      s.blocked = true;
+      s.site = site;
+      s.start_ns = start;
+      return s;
+    }
+  }
+  return s;  // the thread is blocking and unblocking fast: not stuck anywhere
+}
+
+std::string ThreadName(int32_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/comm", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char buf[64];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return "";
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0')) --n;
+  return std::string(buf, n);
+}
+
+}  // namespace
+
+Snapshot ReadSnapshot(const ReadOptions& options) {
+  Snapshot snap;
+  const int64_t now = MonotonicNanos();
+  snap.taken_at_unix_nanos = RealtimeNanos();
+  snap.process_start_time_seconds = ProcessStartTimeSeconds();
+
+  const uint32_t site_limit = SiteIdLimit();
+  std::vector<SiteAccumulator> sites(site_limit);
+  KindAccumulator kinds[kMaxKinds];
+  const uint32_t generation = CurrentLayout()->generation;
+
+  auto account_task = [&](uint16_t kind, int64_t start_ns) {
+    KindAccumulator& k = kinds[kind];
+    ++k.live;
+    const int64_t age = now - start_ns;
+    if (age > options.long_lived_after_ns) ++k.long_lived;
+    k.oldest_age_ns = std::max(k.oldest_age_ns, age);
+  };
+
+  struct PendingTask {
+    Snapshot::Task task;
+    int64_t start_ns;
+  };
+  std::vector<PendingTask> tasks;
+
+  {
+    Registry& r = GetRegistry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    for (int k = 0; k < kMaxKinds; ++k) {
+      kinds[k].started = r.retired.started[k];
+      kinds[k].finished = r.retired.finished[k];
+    }
+    if (r.retired.generation == generation) {
+      for (const auto& [site, totals] : r.retired.histograms) {
+        if (site >= site_limit) continue;
+        sites[site].durations.Add(totals);
+        sites[site].has_durations = true;
+      }
+    }
+    for (const ThreadRecord* rec = r.head; rec != nullptr; rec = rec->next) {
+      for (int k = 0; k < kMaxKinds; ++k) {
+        kinds[k].started += rec->started[k].load(std::memory_order_relaxed);
+        kinds[k].finished += rec->finished[k].load(std::memory_order_relaxed);
+      }
+      account_task(kThreadKind, rec->start_ns);
+      const int32_t depth =
+          std::min(rec->depth.load(std::memory_order_acquire), static_cast<int32_t>(kMaxTaskDepth));
+      uint16_t innermost_kind = kThreadKind;
+      int64_t innermost_start = rec->start_ns;
+      uint64_t innermost_id = rec->task_id;
+      for (int i = 0; i < depth; ++i) {
+        const uint16_t kind = rec->frames[i].kind.load(std::memory_order_relaxed);
+        const int64_t start = rec->frames[i].start_ns.load(std::memory_order_relaxed);
+        account_task(kind, start);
+        if (options.include_tasks) {
+          PendingTask t;
+          t.task.id = rec->frames[i].task_id.load(std::memory_order_relaxed);
+          t.task.tid = rec->tid;
+          t.task.kind = KindName(kind);
+          t.task.age_seconds = (now - start) / 1e9;
+          t.start_ns = start;
+          tasks.push_back(std::move(t));
+        }
+        innermost_kind = kind;
+        innermost_start = start;
+        innermost_id = rec->frames[i].task_id.load(std::memory_order_relaxed);
+      }
+      (void)innermost_kind;
+      (void)innermost_start;
+
+      const BlockState block = ReadBlockState(*rec);
+      if (block.blocked && block.site < site_limit) {
+        SiteAccumulator& s = sites[block.site];
+        const int64_t wait = now - block.start_ns;
+        ++s.blocked;
+        if (wait > options.stuck_after_ns) ++s.stuck;
+        s.oldest_wait_ns = std::max(s.oldest_wait_ns, wait);
+      }
+      if (options.include_tasks) {
+        PendingTask t;
+        t.task.id = rec->task_id;
+        t.task.tid = rec->tid;
+        t.task.kind = KindName(kThreadKind);
+        t.task.age_seconds = (now - rec->start_ns) / 1e9;
+        t.start_ns = rec->start_ns;
+        tasks.push_back(std::move(t));
+        if (block.blocked) {
+          // The innermost task is the one blocked.
+          for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) {
+            if (it->task.id != innermost_id) continue;
+            Snapshot::Task& bt = it->task;
+            bt.blocked = true;
+            if (const SiteInfo* info = GetSite(block.site)) {
+              bt.site = info->label;
+              bt.op = info->op;
+            }
+            bt.wait_seconds = (now - block.start_ns) / 1e9;
+            break;
+          }
+        }
+      }
+      for (const SiteHistogram* h = rec->histograms.load(std::memory_order_acquire); h != nullptr;
+           h = h->next) {
+        if (h->site >= site_limit) continue;
+        if (h->generation.load(std::memory_order_acquire) != generation) continue;
+        sites[h->site].durations.Add(*h);
+        sites[h->site].has_durations = true;
+      }
+    }
+  }
+
+  const std::vector<double>& bounds = CurrentLayout()->bounds_seconds;
+  for (uint32_t id = 0; id < site_limit; ++id) {
+    const SiteAccumulator& s = sites[id];
+    const SiteInfo* info = GetSite(id);
+    if (info == nullptr) continue;
+    // "other" sites appear only once something was counted there.
+    if (id < kFirstRealSite && s.blocked == 0 && !s.has_durations) continue;
+    Snapshot::Site out;
+    out.site = info->label;
+    out.op = info->op;
+    out.blocked = s.blocked;
+    out.stuck = s.stuck;
+    out.oldest_wait_seconds = s.oldest_wait_ns / 1e9;
+    out.durations.upper_bounds = bounds;
+    out.durations.bucket_counts.assign(s.durations.buckets, s.durations.buckets + bounds.size() + 1);
+    for (uint64_t c : out.durations.bucket_counts) out.durations.count += c;
+    out.durations.sum_seconds = s.durations.sum_ns / 1e9;
+    snap.sites.push_back(std::move(out));
+  }
+  std::sort(snap.sites.begin(), snap.sites.end(), [](const auto& a, const auto& b) {
+    return a.site != b.site ? a.site < b.site : a.op < b.op;
+  });
+
+  const int kind_count = KindCount();
+  for (int k = 0; k < kind_count; ++k) {
+    const KindAccumulator& a = kinds[k];
+    if (a.live == 0 && a.started == 0 && k != kThreadKind) continue;
+    Snapshot::Kind out;
+    out.kind = KindName(static_cast<uint16_t>(k));
+    out.live = a.live;
+    out.long_lived = a.long_lived;
+    out.oldest_age_seconds = a.oldest_age_ns / 1e9;
+    out.started_total = a.started;
+    out.finished_total = a.finished;
+    snap.kinds.push_back(std::move(out));
+  }
+  std::sort(snap.kinds.begin(), snap.kinds.end(),
+            [](const auto& a, const auto& b) { return a.kind < b.kind; });
+
+  if (options.include_tasks) {
+    std::stable_sort(tasks.begin(), tasks.end(),
+                     [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
+    snap.tasks.reserve(tasks.size());
+    for (auto& t : tasks) {
+      if (options.include_thread_names) t.task.thread_name = ThreadName(t.task.tid);
+      snap.tasks.push_back(std::move(t.task));
+    }
+  }
+
+  snap.os_threads = OsThreadCount();
+  snap.sites_in_use = SitesInUse();
+  snap.sites_dropped_total = SitesDropped();
+  return snap;
+}
+
+}  // namespace leakwatch::core

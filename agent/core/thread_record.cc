@@ -1,0 +1,128 @@
+#include "core/thread_record.h"
+
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <new>
+
+#include "core/clock.h"
+
+namespace leakwatch::core {
+namespace {
+
+
+__attribute__((tls_model("initial-exec"))) thread_local ThreadRecord* tls_record = nullptr;
+__attribute__((tls_model("initial-exec"))) thread_local bool tls_retired = false;
+
+std::atomic<uint64_t> g_next_task_id{1};
+
+void RetireRecord(void* arg);
+
+pthread_key_t& ExitKey() {
+  static pthread_key_t key = [] {
+    pthread_key_t k;
+    pthread_key_create(&k, &RetireRecord);
+    return k;
+  }();
+  return key;
+}
+
+void RetireRecord(void* arg) {
+  auto* rec = static_cast<ThreadRecord*>(arg);
+  Registry& r = GetRegistry();
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    RetiredTotals& t = r.retired;
+    // A thread that exits inside TaskScopes (pthread_exit) finishes them too.
+    const int depth = std::min(rec->depth.load(std::memory_order_relaxed), kMaxTaskDepth);
+    for (int i = 0; i < depth; ++i) {
+      t.finished[rec->frames[i].kind.load(std::memory_order_relaxed)] += 1;
+    }
+    t.finished[kThreadKind] += 1;
+    for (int k = 0; k < kMaxKinds; ++k) {
+      t.started[k] += rec->started[k].load(std::memory_order_relaxed);
+      t.finished[k] += rec->finished[k].load(std::memory_order_relaxed);
+    }
+    const uint32_t generation = CurrentLayout()->generation;
+    if (t.generation != generation) {
+      t.histograms.clear();
+      t.generation = generation;
+    }
+    for (SiteHistogram* h = rec->histograms.load(std::memory_order_relaxed); h != nullptr;
+         h = h->next) {
+      if (h->generation.load(std::memory_order_relaxed) == generation) t.histograms[h->site].Add(*h);
+    }
+    if (rec->prev) rec->prev->next = rec->next;
+    if (rec->next) rec->next->prev = rec->prev;
+    if (r.head == rec) r.head = rec->next;
+    --r.live;
+  }
+  for (SiteHistogram* h = rec->histograms.load(std::memory_order_relaxed); h != nullptr;) {
+    SiteHistogram* next = h->next;
+    delete h;
+    h = next;
+  }
+  delete rec;
+  tls_record = nullptr;
+  tls_retired = true;
+}
+
+ThreadRecord* RegisterCurrentThread() noexcept {
+  if (tls_retired) return nullptr;
+  auto* rec = new (std::nothrow) ThreadRecord;
+  if (rec == nullptr) return nullptr;
+  rec->tid = static_cast<int32_t>(syscall(SYS_gettid));
+  rec->task_id = NextTaskId();
+  rec->start_ns = MonotonicNanos();
+  rec->started[kThreadKind].store(1, std::memory_order_relaxed);
+  Registry& r = GetRegistry();
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    rec->next = r.head;
+    if (r.head) r.head->prev = rec;
+    r.head = rec;
+    ++r.live;
+  }
+  tls_record = rec;
+  pthread_setspecific(ExitKey(), rec);
+  return rec;
+}
+
+}  // namespace
+
+Registry& GetRegistry() noexcept {
+  static Registry* registry = new Registry;  // never destroyed: threads exit after main
+  return *registry;
+}
+
+uint64_t NextTaskId() noexcept { return g_next_task_id.fetch_add(1, std::memory_order_relaxed); }
+
+ThreadRecord* CurrentRecord() noexcept {
+  ThreadRecord* rec = tls_record;
+  if (__builtin_expect(rec != nullptr, 1)) return rec;
+  return RegisterCurrentThread();
+}
+
+SiteHistogram* ThreadRecord::HistogramFor(uint32_t site) noexcept {
+  SiteHistogram*& cached = recent[site & 7];
+  if (cached != nullptr && cached->site == site) return cached;
+  SiteHistogram* h = nullptr;
+  try {
+    auto [it, inserted] = by_site.try_emplace(site, nullptr);
+    if (inserted) {
+      it->second = new SiteHistogram;
+      it->second->site = site;
+      it->second->generation.store(CurrentLayout()->generation, std::memory_order_relaxed);
+      it->second->next = histograms.load(std::memory_order_relaxed);
+      histograms.store(it->second, std::memory_order_release);
+    }
+    h = it->second;
+  } catch (...) {
+    return nullptr;  // out of memory: drop this wait's duration
+  }
+  cached = h;
+  return h;
+}
+
+}  // namespace leakwatch::core

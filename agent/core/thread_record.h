@@ -1,0 +1,107 @@
+// Per-thread task records and the registry that lists them.
+//
+// Every thread that touches leakwatch owns one ThreadRecord, created on first
+// use and retired when the thread exits (a pthread key destructor). The owning
+// thread is the only writer of its record's fields; the sampler reads them with
+// atomic loads while holding the registry lock, which keeps records alive.
+//
+// Block state is a tiny seqlock whose sequence is the wait's start time: the
+// writer stores site and resource, then the start time (release); the reader
+// loads the start time (acquire), the fields, and the start time again. Start
+// times are strictly increasing per thread, so an unchanged non-zero start time
+// means the fields belong to that wait.
+
+#ifndef LEAKWATCH_CORE_THREAD_RECORD_H_
+#define LEAKWATCH_CORE_THREAD_RECORD_H_
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/histogram.h"
+#include "core/kinds.h"
+
+namespace leakwatch::core {
+
+inline constexpr int kMaxTaskDepth = 8;    // nested TaskScopes recorded per thread
+inline constexpr int kMaxStackFrames = 64;
+
+struct TaskFrame {
+  std::atomic<uint16_t> kind{0};
+  std::atomic<int64_t> start_ns{0};
+  std::atomic<uint64_t> task_id{0};
+};
+
+struct alignas(64) ThreadRecord {
+  // Identity; immutable after registration.
+  int32_t tid = 0;
+  uint64_t task_id = 0;  // the thread's own task
+  int64_t start_ns = 0;
+
+  // Task scopes: frames[0, min(depth, kMaxTaskDepth)) are live.
+  std::atomic<int32_t> depth{0};
+  TaskFrame frames[kMaxTaskDepth];
+
+  // Block state (see the file comment).
+  std::atomic<int64_t> block_start_ns{0};  // 0 = not blocked
+  std::atomic<uint32_t> block_site{0};
+  std::atomic<const void*> block_resource{nullptr};
+  int64_t last_block_start_ns = 0;  // owner only: keeps start times increasing
+
+  // Optional stack of the current wait, captured by the interposition layer.
+  std::atomic<int32_t> stack_depth{0};
+  std::atomic<uintptr_t> stack[kMaxStackFrames] = {};
+
+  // Lifecycle counters per kind (owner writes, sampler sums).
+  std::atomic<uint64_t> started[kMaxKinds] = {};
+  std::atomic<uint64_t> finished[kMaxKinds] = {};
+
+  // Histograms of finished waits, one per site this thread waited at.
+  std::atomic<SiteHistogram*> histograms{nullptr};  // list head, owner pushes
+  SiteHistogram* recent[8] = {};                    // owner only: direct-mapped cache
+  absl::flat_hash_map<uint32_t, SiteHistogram*> by_site;  // owner only
+
+  ThreadRecord* prev = nullptr;  // registry list, guarded by Registry::mu
+  ThreadRecord* next = nullptr;
+
+  SiteHistogram* HistogramFor(uint32_t site) noexcept;
+};
+
+// The calling thread's record, created on first use; nullptr while the thread is
+// exiting (after its record was retired) or if memory ran out.
+ThreadRecord* CurrentRecord() noexcept;
+
+// Visits every live record and the retired totals under the registry lock. `fn`
+// must not call into leakwatch's recording API.
+struct RetiredTotals {
+  uint64_t started[kMaxKinds] = {};
+  uint64_t finished[kMaxKinds] = {};
+  absl::flat_hash_map<uint32_t, HistogramTotals> histograms;
+  uint32_t generation = 0;
+};
+template <class Fn>
+void ForEachRecord(Fn&& fn);
+
+// Registry internals (used by ForEachRecord).
+struct Registry {
+  std::mutex mu;
+  ThreadRecord* head = nullptr;  // guarded by mu
+  RetiredTotals retired;         // guarded by mu
+  int64_t live = 0;              // guarded by mu
+};
+Registry& GetRegistry() noexcept;
+
+template <class Fn>
+void ForEachRecord(Fn&& fn) {
+  Registry& r = GetRegistry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  for (ThreadRecord* rec = r.head; rec != nullptr; rec = rec->next) fn(*rec);
+}
+
+// Task ids: unique, increasing, never 0.
+uint64_t NextTaskId() noexcept;
+
+}  // namespace leakwatch::core
+
+#endif  // LEAKWATCH_CORE_THREAD_RECORD_H_

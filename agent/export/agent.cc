@@ -1,0 +1,165 @@
+// The agent: sampler thread, verdicts, HTTP exporter, and the public entry points
+// of agent.h and snapshot.h.
+
+#include "leakwatch/agent.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "core/histogram.h"
+#include "core/read_snapshot.h"
+#include "core/sites.h"
+#include "export/dump.h"
+#include "export/http_server.h"
+#include "export/metrics.h"
+#include "export/verdicts.h"
+#include "leakwatch/snapshot.h"
+#include "prometheus/collectable.h"
+#include "prometheus/text_serializer.h"
+
+namespace leakwatch {
+namespace {
+
+Snapshot TakeSnapshotWith(bool include_tasks, bool include_thread_names);
+
+class AgentCollector : public prometheus::Collectable {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    try {
+      return exporter::SnapshotToFamilies(TakeSnapshotWith(false, false));
+    } catch (...) {
+      return {};  // out of memory: an empty scrape, never an exception into the host
+    }
+  }
+};
+
+struct Agent {
+  std::mutex lifecycle_mu;  // serializes Start/Stop
+  std::atomic<bool> running{false};
+
+  std::mutex mu;  // guards config, stop_requested
+  std::condition_variable cv;
+  Config config;
+  bool stop_requested = false;
+
+  std::thread sampler;
+  std::unique_ptr<exporter::HttpServer> server;
+  exporter::VerdictBoard verdicts;
+
+  core::ReadOptions Options() {
+    std::lock_guard<std::mutex> lock(mu);
+    core::ReadOptions o;
+    o.stuck_after_ns = absl::ToInt64Nanoseconds(config.tasks.stuck_after);
+    o.long_lived_after_ns = absl::ToInt64Nanoseconds(config.tasks.long_lived_after);
+    return o;
+  }
+
+  void SamplerLoop() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stop_requested) {
+      const absl::Duration interval = config.sampler.interval;
+      lock.unlock();
+      core::ReadOptions options = Options();
+      try {
+        verdicts.Update(core::ReadSnapshot(options));
+      } catch (...) {
+        // Out of memory: skip this tick.
+      }
+      lock.lock();
+      cv.wait_for(lock, absl::ToChronoNanoseconds(interval), [this] { return stop_requested; });
+    }
+  }
+};
+
+Agent& TheAgent() {
+  static Agent* agent = new Agent;  // never destroyed: threads may outlive main
+  return *agent;
+}
+
+}  // namespace
+
+absl::Status Start(const Config& config) {
+  Agent& a = TheAgent();
+  std::lock_guard<std::mutex> lifecycle(a.lifecycle_mu);
+  if (a.running.load()) return absl::FailedPreconditionError("leakwatch is already running");
+  if (absl::Status s = ValidateConfig(config); !s.ok()) return s;
+  try {
+    core::SetMaxSites(config.sites.max_sites);
+    core::SetLayout(config.sites.histogram_buckets);
+    {
+      std::lock_guard<std::mutex> lock(a.mu);
+      a.config = config;
+      a.stop_requested = false;
+    }
+    a.verdicts.Configure(config.detector);
+    if (config.exporter.enabled) {
+      exporter::HttpServer::Handlers handlers;
+      handlers.metrics = [] {
+        return prometheus::TextSerializer().Serialize(Collector()->Collect());
+      };
+      handlers.dump = [](int debug) { return DumpTasks(debug); };
+      auto server = exporter::HttpServer::Start(config.exporter, std::move(handlers));
+      if (!server.ok()) return server.status();
+      a.server = std::move(*server);
+    }
+    a.sampler = std::thread([&a] { a.SamplerLoop(); });
+  } catch (const std::exception& e) {
+    a.server.reset();
+    return absl::InternalError(absl::StrCat("leakwatch failed to start: ", e.what()));
+  }
+  a.running.store(true);
+  return absl::OkStatus();
+}
+
+void Stop() {
+  Agent& a = TheAgent();
+  std::lock_guard<std::mutex> lifecycle(a.lifecycle_mu);
+  if (!a.running.load()) return;
+  a.server.reset();
+  {
+    std::lock_guard<std::mutex> lock(a.mu);
+    a.stop_requested = true;
+  }
+  a.cv.notify_all();
+  if (a.sampler.joinable()) a.sampler.join();
+  a.running.store(false);
+}
+
+bool IsRunning() { return TheAgent().running.load(); }
+
+int ExporterPort() {
+  Agent& a = TheAgent();
+  std::lock_guard<std::mutex> lifecycle(a.lifecycle_mu);
+  return a.server ? a.server->port() : 0;
+}
+
+std::shared_ptr<prometheus::Collectable> Collector() {
+  static const auto collector = std::make_shared<AgentCollector>();
+  return collector;
+}
+
+namespace {
+
+Snapshot TakeSnapshotWith(bool include_tasks, bool include_thread_names) {
+  Agent& a = TheAgent();
+  core::ReadOptions options = a.Options();
+  options.include_tasks = include_tasks;
+  options.include_thread_names = include_thread_names;
+  Snapshot snap = core::ReadSnapshot(options);
+  a.verdicts.Attach(snap);
+  return snap;
+}
+
+}  // namespace
+
+Snapshot TakeSnapshot() { return TakeSnapshotWith(true, false); }
+
+std::string DumpTasks(int debug) {
+  return exporter::FormatDump(TakeSnapshotWith(true, debug == 2), debug);
+}
+
+}  // namespace leakwatch

@@ -1,0 +1,264 @@
+#include "export/http_server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "civetweb.h"
+
+namespace leakwatch::exporter {
+
+struct HttpServer::Impl {
+  Config::Exporter config;
+  Handlers handlers;
+  std::string expected_auth;  // "user:password", empty = no auth
+  std::string tls_pem_path;   // combined key+cert file for civetweb, removed at stop
+  mg_context* ctx = nullptr;
+
+  ~Impl() {
+    if (ctx != nullptr) mg_stop(ctx);
+    if (!tls_pem_path.empty()) unlink(tls_pem_path.c_str());
+  }
+
+  bool Authorized(mg_connection* conn) const {
+    if (expected_auth.empty()) return true;
+    const char* header = mg_get_header(conn, "Authorization");
+    if (header == nullptr || strncasecmp(header, "Basic ", 6) != 0) return false;
+    std::string decoded;
+    if (!absl::Base64Unescape(header + 6, &decoded)) return false;
+    // Constant-time comparison: no early exit on the first differing byte.
+    unsigned diff = decoded.size() ^ expected_auth.size();
+    for (size_t i = 0; i < expected_auth.size(); ++i) {
+      diff |= static_cast<unsigned char>(expected_auth[i]) ^
+              static_cast<unsigned char>(i < decoded.size() ? decoded[i] : 0);
+    }
+    return diff == 0;
+  }
+};
+
+namespace {
+
+int SendBody(mg_connection* conn, const std::string& body, const char* content_type,
+             bool head) {
+  mg_printf(conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\n\r\n",
+            content_type, body.size());
+  if (!head) mg_write(conn, body.data(), body.size());
+  return 200;
+}
+
+int Serve(mg_connection* conn, void* cbdata, bool is_metrics) {
+  auto* impl = static_cast<HttpServer::Impl*>(cbdata);
+  const mg_request_info* req = mg_get_request_info(conn);
+  const bool head = std::strcmp(req->request_method, "HEAD") == 0;
+  if (!head && std::strcmp(req->request_method, "GET") != 0) {
+    mg_printf(conn,
+              "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: "
+              "text/plain\r\nContent-Length: 19\r\n\r\nmethod not allowed\n");
+    return 405;
+  }
+  if (!impl->Authorized(conn)) {
+    mg_printf(conn,
+              "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"leakwatch\"\r\n"
+              "Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nunauthorized\n");
+    return 401;
+  }
+  try {
+    if (is_metrics) {
+      return SendBody(conn, impl->handlers.metrics(), "text/plain; version=0.0.4; charset=utf-8",
+                      head);
+    }
+    int debug = 1;
+    if (req->query_string != nullptr) {
+      char value[16];
+      const int n = mg_get_var(req->query_string, std::strlen(req->query_string), "debug", value,
+                               sizeof value);
+      if (n >= 0 && !absl::SimpleAtoi(value, &debug)) {
+        mg_send_http_error(conn, 400, "debug must be 1 or 2\n");
+        return 400;
+      }
+      if (n == -2) {
+        mg_send_http_error(conn, 400, "debug must be 1 or 2\n");
+        return 400;
+      }
+    }
+    if (debug != 1 && debug != 2) {
+      mg_send_http_error(conn, 400, "debug must be 1 or 2\n");
+      return 400;
+    }
+    return SendBody(conn, impl->handlers.dump(debug), "text/plain; charset=utf-8", head);
+  } catch (...) {
+    mg_send_http_error(conn, 500, "internal error\n");
+    return 500;
+  }
+}
+
+int ServeMetrics(mg_connection* conn, void* cbdata) { return Serve(conn, cbdata, true); }
+int ServeDump(mg_connection* conn, void* cbdata) { return Serve(conn, cbdata, false); }
+int ServeNotFound(mg_connection* conn, void*) {
+  mg_send_http_error(conn, 404, "not found: leakwatch serves its metrics path and /debug/tasks\n");
+  return 404;
+}
+
+// civetweb logs errors to stderr unless told otherwise; the host's output is not ours.
+int SilenceLog(const mg_connection*, const char*) { return 1; }
+
+absl::StatusOr<std::string> ReadFileFirstLine(const std::string& path, const char* key) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(key, ": cannot read \"", path, "\""));
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  if (line.empty()) return absl::InvalidArgumentError(absl::StrCat(key, ": \"", path, "\" is empty"));
+  return line;
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, const char* key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(key, ": cannot read \"", path, "\""));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ListenSpec(const std::string& listen) {
+  std::string host;
+  std::string port_text;
+  if (!listen.empty() && listen.front() == '[') {
+    const size_t close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exporter.listen: \"", listen, "\" is not [ipv6]:port"));
+    }
+    host = listen.substr(1, close - 1);
+    port_text = listen.substr(close + 2);
+  } else {
+    const size_t colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exporter.listen: \"", listen, "\" is not host:port"));
+    }
+    host = listen.substr(0, colon);
+    port_text = listen.substr(colon + 1);
+  }
+  int port = 0;
+  if (!absl::SimpleAtoi(port_text, &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("exporter.listen: port \"", port_text, "\" is not in 0..65535"));
+  }
+  in6_addr v6;
+  in_addr v4;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return absl::StrCat("[", host, "]:", port);
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return absl::StrCat(host, ":", port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("exporter.listen: cannot resolve host \"", host, "\""));
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  std::string spec;
+  if (res->ai_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, text,
+              sizeof text);
+    spec = absl::StrCat("[", text, "]:", port);
+  } else {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof text);
+    spec = absl::StrCat(text, ":", port);
+  }
+  freeaddrinfo(res);
+  return spec;
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)
+    : impl_(std::move(impl)), port_(port) {}
+
+HttpServer::~HttpServer() = default;
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Exporter& config,
+                                                             Handlers handlers) {
+  static const unsigned features = mg_init_library(MG_FEATURES_TLS | MG_FEATURES_IPV6);
+  (void)features;
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->handlers = std::move(handlers);
+
+  absl::StatusOr<std::string> spec = ListenSpec(config.listen);
+  if (!spec.ok()) return spec.status();
+  std::string ports = *spec;
+
+  if (!config.basic_auth.username.empty()) {
+    absl::StatusOr<std::string> password =
+        ReadFileFirstLine(config.basic_auth.password_file, "exporter.basic_auth.password_file");
+    if (!password.ok()) return password.status();
+    impl->expected_auth = absl::StrCat(config.basic_auth.username, ":", *password);
+  }
+  if (!config.tls.cert_file.empty()) {
+    if (mg_check_feature(MG_FEATURES_TLS) == 0) {
+      return absl::UnavailableError("exporter.tls: this civetweb build has no TLS support");
+    }
+    absl::StatusOr<std::string> key = ReadWholeFile(config.tls.key_file, "exporter.tls.key_file");
+    if (!key.ok()) return key.status();
+    absl::StatusOr<std::string> cert =
+        ReadWholeFile(config.tls.cert_file, "exporter.tls.cert_file");
+    if (!cert.ok()) return cert.status();
+    // civetweb wants key and certificate in one PEM file.
+    char path[] = "/tmp/leakwatch-tls-XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) return absl::UnavailableError("exporter.tls: cannot create a temporary PEM file");
+    const std::string pem = *key + "\n" + *cert;
+    const bool written = write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
+    close(fd);
+    impl->tls_pem_path = path;
+    if (!written) return absl::UnavailableError("exporter.tls: cannot write the PEM file");
+    ports += "s";
+  }
+
+  std::vector<const char*> options = {"listening_ports", ports.c_str(), "num_threads", "2",
+                                      "request_timeout_ms", "10000", "enable_keep_alive", "no"};
+  if (!impl->tls_pem_path.empty()) {
+    options.push_back("ssl_certificate");
+    options.push_back(impl->tls_pem_path.c_str());
+  }
+  options.push_back(nullptr);
+
+  mg_callbacks callbacks{};
+  callbacks.log_message = &SilenceLog;
+  mg_init_data init{};
+  init.callbacks = &callbacks;
+  init.configuration_options = options.data();
+  char error_text[256] = {};
+  unsigned error_code = 0;
+  mg_error_data error{&error_code, error_text, sizeof error_text};
+  impl->ctx = mg_start2(&init, &error);
+  if (impl->ctx == nullptr) {
+    return absl::UnavailableError(absl::StrCat("exporter.listen: cannot serve on ", config.listen,
+                                               ": ", error_text[0] ? error_text : "start failed"));
+  }
+  mg_set_request_handler(impl->ctx, (config.path + "$").c_str(), &ServeMetrics, impl.get());
+  if (config.debug_endpoint) {
+    mg_set_request_handler(impl->ctx, "/debug/tasks$", &ServeDump, impl.get());
+  }
+  mg_set_request_handler(impl->ctx, "/", &ServeNotFound, impl.get());
+  mg_server_port server_ports[4] = {};
+  const int n = mg_get_server_ports(impl->ctx, 4, server_ports);
+  const int port = n > 0 ? server_ports[0].port : 0;
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
+}
+
+}  // namespace leakwatch::exporter

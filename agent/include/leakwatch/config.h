@@ -1,0 +1,113 @@
+// leakwatch/config.h — the agent's configuration.
+//
+// A `Config` holds every setting of the agent. Its defaults are the production
+// defaults documented in `config/leakwatch.yaml`; a default-constructed Config is
+// valid and is what `Start()` uses when given none.
+//
+// Configs usually come from YAML:
+//
+//   absl::StatusOr<leakwatch::Config> config =
+//       leakwatch::LoadConfigFile("/etc/leakwatch.yaml");
+//   if (!config.ok()) { LOG(ERROR) << config.status(); return; }
+//   leakwatch::Start(*config);
+//
+// Parsing never throws. A bad document (unknown key, wrong type, bad duration,
+// value out of range, unreadable file) yields an `absl::InvalidArgumentError` (or
+// `absl::NotFoundError` / `absl::PermissionDeniedError` for files) whose message
+// names the key path and the line:column, for example
+//   `sampler.interval: line 3, column 13: "5x" is not a duration (use 500ms, 15s, 2m, 1h)`.
+//
+// Thread-safety: a Config is a plain value; the functions here are thread-safe.
+
+#ifndef LEAKWATCH_CONFIG_H_
+#define LEAKWATCH_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace leakwatch {
+
+struct Config {
+  struct BasicAuth {
+    std::string username;       // empty = no authentication
+    std::string password_file;  // file whose first line is the password
+  };
+  struct Tls {
+    std::string cert_file;  // PEM certificate chain; empty = plain HTTP
+    std::string key_file;   // PEM private key
+  };
+  struct Exporter {
+    bool enabled = true;
+    std::string listen = "127.0.0.1:9464";  // host:port; port 0 picks a free port
+    std::string path = "/metrics";
+    bool debug_endpoint = true;  // serve /debug/tasks?debug=1|2
+    BasicAuth basic_auth;
+    Tls tls;
+  };
+  struct Sampler {
+    absl::Duration interval = absl::Seconds(5);
+  };
+  struct Tasks {
+    absl::Duration long_lived_after = absl::Minutes(10);
+    absl::Duration stuck_after = absl::Minutes(1);
+  };
+  struct Sites {
+    int max_sites = 2000;
+    int stack_depth = 16;
+    // Upper bounds (seconds) of the block-duration histogram buckets, strictly
+    // increasing; +Inf is implicit.
+    std::vector<double> histogram_buckets = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05,
+                                             0.1,    0.5,    1,     5,     10,   30,
+                                             60,     300,    600,   1800,  3600};
+  };
+  struct Intercept {
+    bool enabled = true;
+    bool mutex = true;
+    bool rwlock = true;
+    bool condvar = true;
+    bool join = true;
+    bool futex = true;
+    bool threads = true;
+  };
+  struct Detector {
+    bool enabled = true;
+    absl::Duration floor_window = absl::Minutes(15);
+    absl::Duration trend_window = absl::Hours(6);
+    int min_floors = 12;
+    double z_threshold = 3.09;
+    double min_growth = 20;
+    double min_growth_ratio = 0.05;
+  };
+  struct Introspection {
+    bool enabled = false;
+    std::string listen = "127.0.0.1:9465";
+  };
+
+  Exporter exporter;
+  Sampler sampler;
+  Tasks tasks;
+  Sites sites;
+  Intercept intercept;
+  Detector detector;
+  Introspection introspection;
+};
+
+// Parses a YAML document. Keys that are absent keep their defaults.
+// Returns the config, or an error naming the key path and line:column.
+absl::StatusOr<Config> ParseConfig(std::string_view yaml);
+
+// Reads and parses a file. An empty file yields the defaults.
+absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// Checks cross-field and range constraints of a Config built in code (ParseConfig
+// already applies them). Returns OK or an InvalidArgumentError naming the key.
+absl::Status ValidateConfig(const Config& config);
+
+}  // namespace leakwatch
+
+#endif  // LEAKWATCH_CONFIG_H_
