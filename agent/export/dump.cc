@@ -41,8 +41,8 @@ std::string GroupedBySite(const Snapshot& snap) {
                     HumanDuration(s->oldest_wait_seconds));
     if (s->deadlocked > 0) absl::StrAppend(&out, ", DEADLOCKED ", s->deadlocked);
     if (s->leak_suspected) {
-      absl::StrAppend(&out, ", LEAK SUSPECTED (+",
-                      absl::StrFormat("%.1f", s->leak_growth_per_hour), "/h)");
+      absl::StrAppend(&out, ", LEAK SUSPECTED (+", absl::StrFormat("%.1f", s->leak_growth_per_hour),
+                      "/h)");
     }
     absl::StrAppend(&out, "\n");
   }
@@ -53,8 +53,8 @@ std::string GroupedBySite(const Snapshot& snap) {
                     " long-lived, oldest ", HumanDuration(k.oldest_age_seconds), ", started ",
                     k.started_total, ", finished ", k.finished_total);
     if (k.leak_suspected) {
-      absl::StrAppend(&out, ", LEAK SUSPECTED (+",
-                      absl::StrFormat("%.1f", k.leak_growth_per_hour), "/h)");
+      absl::StrAppend(&out, ", LEAK SUSPECTED (+", absl::StrFormat("%.1f", k.leak_growth_per_hour),
+                      "/h)");
     }
     absl::StrAppend(&out, "\n");
   }
@@ -71,8 +71,8 @@ std::string EveryTask(const Snapshot& snap) {
     } else {
       absl::StrAppend(&out, "running");
     }
-    absl::StrAppend(&out, "]: kind ", t.kind, ", age ", HumanDuration(t.age_seconds),
-                    ", thread ", t.tid);
+    absl::StrAppend(&out, "]: kind ", t.kind, ", age ", HumanDuration(t.age_seconds), ", thread ",
+                    t.tid);
     if (!t.thread_name.empty()) absl::StrAppend(&out, " \"", t.thread_name, "\"");
     absl::StrAppend(&out, "\n");
     if (t.blocked) absl::StrAppend(&out, "    blocked at ", t.site, "\n");

@@ -48,8 +48,7 @@ struct HttpServer::Impl {
 
 namespace {
 
-int SendBody(mg_connection* conn, const std::string& body, const char* content_type,
-             bool head) {
+int SendBody(mg_connection* conn, const std::string& body, const char* content_type, bool head) {
   mg_printf(conn,
             "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
             "Cache-Control: no-store\r\n\r\n",
@@ -120,7 +119,8 @@ absl::StatusOr<std::string> ReadFileFirstLine(const std::string& path, const cha
   std::string line;
   std::getline(in, line);
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  if (line.empty()) return absl::InvalidArgumentError(absl::StrCat(key, ": \"", path, "\" is empty"));
+  if (line.empty())
+    return absl::InvalidArgumentError(absl::StrCat(key, ": \"", path, "\" is empty"));
   return line;
 }
 
@@ -191,7 +191,7 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)
 HttpServer::~HttpServer() = default;
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Exporter& config,
-                                                             Handlers handlers) {
+                                                              Handlers handlers) {
   static const unsigned features = mg_init_library(MG_FEATURES_TLS | MG_FEATURES_IPV6);
   (void)features;
   auto impl = std::make_unique<Impl>();
@@ -229,8 +229,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
     ports += "s";
   }
 
-  std::vector<const char*> options = {"listening_ports", ports.c_str(), "num_threads", "2",
-                                      "request_timeout_ms", "10000", "enable_keep_alive", "no"};
+  std::vector<const char*> options = {
+      "listening_ports",    ports.c_str(), "num_threads",       "2",
+      "request_timeout_ms", "10000",       "enable_keep_alive", "no"};
   if (!impl->tls_pem_path.empty()) {
     options.push_back("ssl_certificate");
     options.push_back(impl->tls_pem_path.c_str());

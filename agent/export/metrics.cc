@@ -3,7 +3,6 @@
 #include <limits>
 #include <string>
 
-
 namespace leakwatch::exporter {
 namespace {
 
@@ -51,18 +50,18 @@ std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
 
   auto tasks = Family("leakwatch_tasks", "Live tasks by kind (threads are kind \"thread\").",
                       MetricType::Gauge);
-  auto started = Family("leakwatch_tasks_started_total", "Tasks started, by kind.",
-                        MetricType::Counter);
-  auto finished = Family("leakwatch_tasks_finished_total", "Tasks finished, by kind.",
-                         MetricType::Counter);
-  auto long_lived = Family("leakwatch_tasks_long_lived",
-                           "Live tasks older than tasks.long_lived_after, by kind.",
-                           MetricType::Gauge);
+  auto started =
+      Family("leakwatch_tasks_started_total", "Tasks started, by kind.", MetricType::Counter);
+  auto finished =
+      Family("leakwatch_tasks_finished_total", "Tasks finished, by kind.", MetricType::Counter);
+  auto long_lived =
+      Family("leakwatch_tasks_long_lived", "Live tasks older than tasks.long_lived_after, by kind.",
+             MetricType::Gauge);
   auto oldest = Family("leakwatch_task_oldest_age_seconds",
                        "Age of the oldest live task of the kind.", MetricType::Gauge);
-  auto task_suspected = Family("leakwatch_task_leak_suspected",
-                               "1 when the detector suspects long-lived tasks of the kind leak.",
-                               MetricType::Gauge);
+  auto task_suspected =
+      Family("leakwatch_task_leak_suspected",
+             "1 when the detector suspects long-lived tasks of the kind leak.", MetricType::Gauge);
   auto task_growth = Family("leakwatch_task_leak_growth_per_hour",
                             "Robust growth estimate of long-lived tasks of the kind, per hour.",
                             MetricType::Gauge);
@@ -77,24 +76,24 @@ std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
     task_growth.metric.push_back(Gauge(k.leak_growth_per_hour, labels));
   }
 
-  auto blocked = Family("leakwatch_blocked_tasks", "Tasks blocked at the site now.",
-                        MetricType::Gauge);
-  auto stuck = Family("leakwatch_stuck_tasks",
-                      "Tasks blocked at the site for longer than tasks.stuck_after.",
-                      MetricType::Gauge);
+  auto blocked =
+      Family("leakwatch_blocked_tasks", "Tasks blocked at the site now.", MetricType::Gauge);
+  auto stuck =
+      Family("leakwatch_stuck_tasks",
+             "Tasks blocked at the site for longer than tasks.stuck_after.", MetricType::Gauge);
   auto oldest_wait = Family("leakwatch_blocked_oldest_age_seconds",
                             "Longest current wait at the site.", MetricType::Gauge);
-  auto durations = Family("leakwatch_block_duration_seconds",
-                          "Durations of finished waits at the site that really blocked.",
-                          MetricType::Histogram);
+  auto durations =
+      Family("leakwatch_block_duration_seconds",
+             "Durations of finished waits at the site that really blocked.", MetricType::Histogram);
   auto deadlocked = Family("leakwatch_deadlocked_tasks",
                            "Tasks at the site that are in a proven deadlock.", MetricType::Gauge);
-  auto site_suspected = Family("leakwatch_site_leak_suspected",
-                               "1 when the detector suspects stuck tasks at the site leak.",
-                               MetricType::Gauge);
-  auto site_growth = Family("leakwatch_site_leak_growth_per_hour",
-                            "Robust growth estimate of stuck tasks at the site, per hour.",
-                            MetricType::Gauge);
+  auto site_suspected =
+      Family("leakwatch_site_leak_suspected",
+             "1 when the detector suspects stuck tasks at the site leak.", MetricType::Gauge);
+  auto site_growth =
+      Family("leakwatch_site_leak_growth_per_hour",
+             "Robust growth estimate of stuck tasks at the site, per hour.", MetricType::Gauge);
   for (const Snapshot::Site& s : snap.sites) {
     const auto labels = SiteLabels(s);
     blocked.metric.push_back(Gauge(s.blocked, labels));
@@ -112,8 +111,8 @@ std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
       cumulative += d.bucket_counts[i];
       ClientMetric::Bucket b;
       b.cumulative_count = cumulative;
-      b.upper_bound = i < d.upper_bounds.size() ? d.upper_bounds[i]
-                                                : std::numeric_limits<double>::infinity();
+      b.upper_bound =
+          i < d.upper_bounds.size() ? d.upper_bounds[i] : std::numeric_limits<double>::infinity();
       h.histogram.bucket.push_back(b);
     }
     h.histogram.sample_count = cumulative;
@@ -121,27 +120,27 @@ std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
     durations.metric.push_back(std::move(h));
   }
 
-  auto os_threads = Family("leakwatch_os_threads", "Threads of the process, from /proc.",
-                           MetricType::Gauge);
+  auto os_threads =
+      Family("leakwatch_os_threads", "Threads of the process, from /proc.", MetricType::Gauge);
   if (snap.os_threads >= 0) os_threads.metric.push_back(Gauge(snap.os_threads));
   auto sites = Family("leakwatch_sites", "Sites interned in the site table.", MetricType::Gauge);
   sites.metric.push_back(Gauge(snap.sites_in_use));
-  auto dropped = Family("leakwatch_sites_dropped_total",
-                        "Sites counted under site=\"other\" because the table was full.",
-                        MetricType::Counter);
+  auto dropped =
+      Family("leakwatch_sites_dropped_total",
+             "Sites counted under site=\"other\" because the table was full.", MetricType::Counter);
   dropped.metric.push_back(Counter(snap.sites_dropped_total));
-  auto build = Family("leakwatch_build_info", "leakwatch build; the value is always 1.",
-                      MetricType::Gauge);
+  auto build =
+      Family("leakwatch_build_info", "leakwatch build; the value is always 1.", MetricType::Gauge);
   build.metric.push_back(Gauge(1, {Label("version", LEAKWATCH_VERSION)}));
-  auto start = Family("process_start_time_seconds",
-                      "Start time of the process since the Unix epoch, in seconds.",
-                      MetricType::Gauge);
+  auto start =
+      Family("process_start_time_seconds",
+             "Start time of the process since the Unix epoch, in seconds.", MetricType::Gauge);
   start.metric.push_back(Gauge(snap.process_start_time_seconds));
 
-  for (MetricFamily* f : {&tasks, &started, &finished, &long_lived, &oldest, &task_suspected,
-                          &task_growth, &blocked, &stuck, &oldest_wait, &durations, &deadlocked,
-                          &site_suspected, &site_growth, &os_threads, &sites, &dropped, &build,
-                          &start}) {
+  for (MetricFamily* f :
+       {&tasks, &started, &finished, &long_lived, &oldest, &task_suspected, &task_growth, &blocked,
+        &stuck, &oldest_wait, &durations, &deadlocked, &site_suspected, &site_growth, &os_threads,
+        &sites, &dropped, &build, &start}) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
   }
   return out;

@@ -4,15 +4,32 @@ namespace leakwatch::exporter {
 
 void VerdictBoard::Configure(const Config::Detector& detector) {
   std::lock_guard<std::mutex> lock(mu_);
-  params_ = detector;
+  enabled_ = detector.enabled;
+  params_ = trend::ParamsFromConfig(detector);
+  kind_series_.clear();
+  site_series_.clear();
   kinds_.clear();
   sites_.clear();
 }
 
 void VerdictBoard::Update(const Snapshot& snapshot) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!params_.enabled) return;
-  (void)snapshot;  // The growth-trend detector (agent/trend) is wired in here.
+  if (!enabled_) return;
+  const double t = snapshot.taken_at_unix_nanos / 1e9;
+  const double start = snapshot.process_start_time_seconds;
+  auto feed = [&](auto& series, auto& verdicts, const auto& key, double value) {
+    auto it = series.find(key);
+    if (it == series.end()) it = series.emplace(key, trend::SeriesDetector(params_)).first;
+    const trend::Verdict v = it->second.Add(t, value, start);
+    verdicts[key] = Verdict{v.suspected, v.growth_per_hour};
+  };
+  for (const Snapshot::Kind& k : snapshot.kinds) {
+    feed(kind_series_, kinds_, k.kind, static_cast<double>(k.long_lived));
+  }
+  for (const Snapshot::Site& s : snapshot.sites) {
+    feed(site_series_, sites_, SiteKey{s.site, static_cast<int>(s.op)},
+         static_cast<double>(s.stuck));
+  }
 }
 
 void VerdictBoard::Attach(Snapshot& snapshot) const {

@@ -11,6 +11,7 @@
 
 #include "leakwatch/config.h"
 #include "leakwatch/snapshot.h"
+#include "trend/detector.h"
 
 namespace leakwatch::exporter {
 
@@ -31,10 +32,15 @@ class VerdictBoard {
   void Attach(Snapshot& snapshot) const;
 
  private:
+  using SiteKey = std::pair<std::string, int>;  // (site, op)
+
   mutable std::mutex mu_;
-  Config::Detector params_;                                      // guarded by mu_
-  std::map<std::string, Verdict> kinds_;                         // guarded by mu_
-  std::map<std::pair<std::string, int>, Verdict> sites_;         // guarded by mu_
+  bool enabled_ = true;                                       // guarded by mu_
+  trend::Params params_;                                      // guarded by mu_
+  std::map<std::string, trend::SeriesDetector> kind_series_;  // guarded by mu_
+  std::map<SiteKey, trend::SeriesDetector> site_series_;      // guarded by mu_
+  std::map<std::string, Verdict> kinds_;                      // guarded by mu_
+  std::map<SiteKey, Verdict> sites_;                          // guarded by mu_
 };
 
 }  // namespace leakwatch::exporter

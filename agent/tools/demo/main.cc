@@ -1,0 +1,117 @@
+// leakwatch-demo: a small HTTP service with a healthy handler and leaky ones,
+// watched by leakwatch. See handlers.cc for the leaks.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "handlers.h"
+#include "httplib.h"
+#include "leakwatch/leakwatch.h"
+#include "load_generator.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
+          "host:port of the demo's HTTP service (port 0: any)");
+ABSL_FLAG(std::string, config, "", "leakwatch YAML config (default: built-in defaults)");
+ABSL_FLAG(std::string, metrics_listen, "", "overrides exporter.listen of the config");
+ABSL_FLAG(double, load, 0, "requests per second from the built-in load generator (0: none)");
+ABSL_FLAG(double, leak_ratio, 0.15, "share of generated requests that hit a leaky handler");
+ABSL_FLAG(std::string, ready_file, "", "once serving, write \"<http port> <metrics port>\" here");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("leakwatch-demo [--listen H:P] [--config F] [--load RATE]");
+  absl::ParseCommandLine(argc, argv);
+
+  // Signals are taken by a thread below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  leakwatch::Config config;
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    absl::StatusOr<leakwatch::Config> loaded = leakwatch::LoadConfigFile(path);
+    if (!loaded.ok()) {
+      std::cerr << "leakwatch-demo: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    config = *loaded;
+  }
+  if (const std::string m = absl::GetFlag(FLAGS_metrics_listen); !m.empty()) {
+    config.exporter.listen = m;
+  }
+  if (absl::Status s = leakwatch::Start(config); !s.ok()) {
+    std::cerr << "leakwatch-demo: leakwatch did not start: " << s.message() << "\n";
+    return 1;
+  }
+
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const size_t colon = listen.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    std::cerr << "leakwatch-demo: --listen must be host:port, got \"" << listen << "\"\n";
+    return 2;
+  }
+  const std::string host = listen.substr(0, colon);
+
+  httplib::Server server;
+  server.new_task_queue = [] { return new httplib::ThreadPool(16); };
+  auto service = std::make_unique<leakwatch::demo::Service>();
+  service->Register(server);
+  if (port == 0) {
+    port = server.bind_to_any_port(host);
+  } else if (!server.bind_to_port(host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    std::cerr << "leakwatch-demo: cannot listen on " << listen << "\n";
+    return 1;
+  }
+  std::thread serving([&server] { server.listen_after_bind(); });
+
+  std::printf("leakwatch-demo: service  http://%s:%d/\n", host.c_str(), port);
+  std::printf("leakwatch-demo: metrics  http://%s%s  (tasks: /debug/tasks?debug=1)\n",
+              config.exporter.listen.c_str(), config.exporter.path.c_str());
+  if (config.exporter.enabled) {
+    std::printf("leakwatch-demo: metrics port %d\n", leakwatch::ExporterPort());
+  }
+  std::fflush(stdout);
+  if (const std::string ready = absl::GetFlag(FLAGS_ready_file); !ready.empty()) {
+    std::ofstream(ready + ".tmp") << port << " " << leakwatch::ExporterPort() << "\n";
+    std::rename((ready + ".tmp").c_str(), ready.c_str());
+  }
+
+  std::unique_ptr<leakwatch::demo::LoadGenerator> load;
+  if (const double rate = absl::GetFlag(FLAGS_load); rate > 0) {
+    const double leak = absl::GetFlag(FLAGS_leak_ratio);
+    leakwatch::demo::LoadMix mix;
+    mix.work = 1 - leak;
+    mix.timeout = leak * 0.7;
+    mix.recv = leak * 0.1;
+    mix.lock = leak * 0.1;
+    mix.waitgroup = leak * 0.1;
+    load = std::make_unique<leakwatch::demo::LoadGenerator>(host, port, rate, mix);
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  load.reset();
+  server.stop();
+  serving.join();
+  leakwatch::Stop();
+  // Leaked workers are still blocked on the service's primitives: leave without
+  // running destructors under them.
+  std::fflush(stdout);
+  std::quick_exit(0);
+}
