@@ -26,10 +26,9 @@ HistogramLayout* MakeLayout(const std::vector<double>& bounds_seconds, uint32_t 
 }
 
 std::atomic<const HistogramLayout*>& LayoutSlot() {
-  static std::atomic<const HistogramLayout*> slot{
-      MakeLayout({0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600,
-                  1800, 3600},
-                 1)};
+  static std::atomic<const HistogramLayout*> slot{MakeLayout(
+      {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600},
+      1)};
   return slot;
 }
 
@@ -44,7 +43,8 @@ void SetLayout(const std::vector<double>& bounds_seconds) {
   std::lock_guard<std::mutex> lock(mu);
   const HistogramLayout* current = CurrentLayout();
   if (current->bounds_seconds == bounds_seconds) return;
-  LayoutSlot().store(MakeLayout(bounds_seconds, current->generation + 1), std::memory_order_release);
+  LayoutSlot().store(MakeLayout(bounds_seconds, current->generation + 1),
+                     std::memory_order_release);
 }
 
 void SiteHistogram::Reset(uint32_t new_generation) noexcept {

@@ -22,8 +22,8 @@ inline constexpr int kMaxBuckets = 31;  // finite bounds; one more for +Inf
 // histograms of older generations are reset by their owners.
 struct HistogramLayout {
   uint32_t generation = 0;
-  int num_bounds = 0;                 // finite bounds
-  int64_t bounds_ns[32];              // [num_bounds, 32) padded with INT64_MAX
+  int num_bounds = 0;     // finite bounds
+  int64_t bounds_ns[32];  // [num_bounds, 32) padded with INT64_MAX
   std::vector<double> bounds_seconds;
 
   // Index of the bucket holding `ns` (the first bound >= ns), in [0, num_bounds].

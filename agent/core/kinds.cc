@@ -26,7 +26,8 @@ KindTable& Table() {
 
 int Find(const KindTable& t, std::string_view name, int count) {
   for (int i = 0; i < count; ++i) {
-    if (t.slots[i].length == name.size() && std::memcmp(t.slots[i].name, name.data(), name.size()) == 0) {
+    if (t.slots[i].length == name.size() &&
+        std::memcmp(t.slots[i].name, name.data(), name.size()) == 0) {
       return i;
     }
   }

@@ -197,7 +197,8 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
     out.stuck = s.stuck;
     out.oldest_wait_seconds = s.oldest_wait_ns / 1e9;
     out.durations.upper_bounds = bounds;
-    out.durations.bucket_counts.assign(s.durations.buckets, s.durations.buckets + bounds.size() + 1);
+    out.durations.bucket_counts.assign(s.durations.buckets,
+                                       s.durations.buckets + bounds.size() + 1);
     for (uint64_t c : out.durations.bucket_counts) out.durations.count += c;
     out.durations.sum_seconds = s.durations.sum_ns / 1e9;
     snap.sites.push_back(std::move(out));

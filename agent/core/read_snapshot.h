@@ -14,7 +14,7 @@ namespace leakwatch::core {
 struct ReadOptions {
   int64_t stuck_after_ns = 60'000'000'000;
   int64_t long_lived_after_ns = 600'000'000'000;
-  bool include_tasks = false;       // fill Snapshot::tasks
+  bool include_tasks = false;         // fill Snapshot::tasks
   bool include_thread_names = false;  // read /proc for each task's thread name
 };
 

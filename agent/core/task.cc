@@ -15,8 +15,8 @@ namespace leakwatch {
 
 const char* OpName(Op op) noexcept {
   static constexpr const char* kNames[kNumOps] = {
-      "mutex",     "rwlock",    "condvar",   "join",  "future", "semaphore", "futex", "chan_send",
-      "chan_recv", "select",    "waitgroup", "sleep", "io",     "rpc",       "await", "other"};
+      "mutex",     "rwlock", "condvar",   "join",  "future", "semaphore", "futex", "chan_send",
+      "chan_recv", "select", "waitgroup", "sleep", "io",     "rpc",       "await", "other"};
   const auto i = static_cast<unsigned>(op);
   return i < kNumOps ? kNames[i] : "other";
 }

@@ -11,7 +11,6 @@
 namespace leakwatch::core {
 namespace {
 
-
 __attribute__((tls_model("initial-exec"))) thread_local ThreadRecord* tls_record = nullptr;
 __attribute__((tls_model("initial-exec"))) thread_local bool tls_retired = false;
 
@@ -51,7 +50,8 @@ void RetireRecord(void* arg) {
     }
     for (SiteHistogram* h = rec->histograms.load(std::memory_order_relaxed); h != nullptr;
          h = h->next) {
-      if (h->generation.load(std::memory_order_relaxed) == generation) t.histograms[h->site].Add(*h);
+      if (h->generation.load(std::memory_order_relaxed) == generation)
+        t.histograms[h->site].Add(*h);
     }
     if (rec->prev) rec->prev->next = rec->next;
     if (rec->next) rec->next->prev = rec->prev;

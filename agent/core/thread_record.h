@@ -24,7 +24,7 @@
 
 namespace leakwatch::core {
 
-inline constexpr int kMaxTaskDepth = 8;    // nested TaskScopes recorded per thread
+inline constexpr int kMaxTaskDepth = 8;  // nested TaskScopes recorded per thread
 inline constexpr int kMaxStackFrames = 64;
 
 struct TaskFrame {
@@ -58,8 +58,8 @@ struct alignas(64) ThreadRecord {
   std::atomic<uint64_t> finished[kMaxKinds] = {};
 
   // Histograms of finished waits, one per site this thread waited at.
-  std::atomic<SiteHistogram*> histograms{nullptr};  // list head, owner pushes
-  SiteHistogram* recent[8] = {};                    // owner only: direct-mapped cache
+  std::atomic<SiteHistogram*> histograms{nullptr};        // list head, owner pushes
+  SiteHistogram* recent[8] = {};                          // owner only: direct-mapped cache
   absl::flat_hash_map<uint32_t, SiteHistogram*> by_site;  // owner only
 
   ThreadRecord* prev = nullptr;  // registry list, guarded by Registry::mu

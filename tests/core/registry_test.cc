@@ -110,8 +110,11 @@ TEST(Registry, NestedBlockScopesCountOnceAtTheOuterSite) {
     BlockScope outer(Op::kFuture);
     BlockScope inner(Op::kMutex);
     Snapshot s = TakeSnapshot();
-    EXPECT_EQ(BlockedAt(s, "tests/core/registry_test.cc:" + std::to_string(outer_line), Op::kFuture), 1);
-    EXPECT_EQ(BlockedAt(s, "tests/core/registry_test.cc:" + std::to_string(outer_line + 1), Op::kMutex), 0);
+    EXPECT_EQ(
+        BlockedAt(s, "tests/core/registry_test.cc:" + std::to_string(outer_line), Op::kFuture), 1);
+    EXPECT_EQ(
+        BlockedAt(s, "tests/core/registry_test.cc:" + std::to_string(outer_line + 1), Op::kMutex),
+        0);
   }
   Snapshot s = TakeSnapshot();
   const auto* inner =

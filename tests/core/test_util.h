@@ -43,7 +43,6 @@ inline Snapshot WaitForSnapshot(const std::function<bool(const Snapshot&)>& done
   return s;
 }
 
-
 }  // namespace leakwatch::testutil
 
 #endif  // LEAKWATCH_TESTS_CORE_TEST_UTIL_H_
