@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
+#include "core/deadlock.h"
 #include "core/histogram.h"
 #include "core/kinds.h"
 #include "core/sites.h"
@@ -19,6 +20,7 @@ namespace {
 
 struct SiteAccumulator {
   int64_t blocked = 0;
+  int64_t deadlocked = 0;
   int64_t stuck = 0;
   int64_t oldest_wait_ns = 0;
   HistogramTotals durations;
@@ -37,6 +39,7 @@ struct BlockState {
   bool blocked = false;
   uint32_t site = 0;
   int64_t start_ns = 0;
+  const int32_t* owner_word = nullptr;
 };
 
 // Reads the record's block state consistently (see thread_record.h).
@@ -46,11 +49,13 @@ BlockState ReadBlockState(const ThreadRecord& rec) {
     const int64_t start = rec.block_start_ns.load(std::memory_order_acquire);
     if (start == 0) return s;
     const uint32_t site = rec.block_site.load(std::memory_order_relaxed);
+    const int32_t* owner_word = rec.block_owner_word.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (rec.block_start_ns.load(std::memory_order_relaxed) == start) {
       s.blocked = true;
       s.site = site;
       s.start_ns = start;
+      s.owner_word = owner_word;
       return s;
     }
   }
@@ -96,6 +101,9 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
     int64_t start_ns;
   };
   std::vector<PendingTask> tasks;
+  std::vector<LockWaiter> lock_waiters;
+  std::vector<const ThreadRecord*> lock_waiter_records;
+  std::vector<int64_t> lock_waiter_task;  // index into `tasks` of the blocked task, or -1
 
   {
     Registry& r = GetRegistry();
@@ -149,6 +157,11 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
         ++s.blocked;
         if (wait > options.stuck_after_ns) ++s.stuck;
         s.oldest_wait_ns = std::max(s.oldest_wait_ns, wait);
+        if (block.owner_word != nullptr) {
+          lock_waiters.push_back({rec->tid, block.start_ns, block.owner_word, block.site, false});
+          lock_waiter_records.push_back(rec);
+          lock_waiter_task.push_back(-1);
+        }
       }
       if (options.include_tasks) {
         PendingTask t;
@@ -169,6 +182,9 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
               bt.op = info->op;
             }
             bt.wait_seconds = (now - block.start_ns) / 1e9;
+            if (block.owner_word != nullptr) {
+              lock_waiter_task.back() = static_cast<int64_t>(&*it - &tasks[0]);
+            }
             break;
           }
         }
@@ -181,6 +197,18 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
         sites[h->site].has_durations = true;
       }
     }
+    // Still under the registry lock: the records stay alive for the re-check.
+    FindDeadlocks(
+        lock_waiters,
+        [&](size_t i) {
+          return lock_waiter_records[i]->block_start_ns.load(std::memory_order_acquire);
+        },
+        &ThreadAlive);
+  }
+  for (size_t i = 0; i < lock_waiters.size(); ++i) {
+    if (!lock_waiters[i].deadlocked) continue;
+    if (lock_waiters[i].site < site_limit) ++sites[lock_waiters[i].site].deadlocked;
+    if (lock_waiter_task[i] >= 0) tasks[lock_waiter_task[i]].task.deadlocked = true;
   }
 
   const std::vector<double>& bounds = CurrentLayout()->bounds_seconds;
@@ -195,6 +223,7 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
     out.op = info->op;
     out.blocked = s.blocked;
     out.stuck = s.stuck;
+    out.deadlocked = s.deadlocked;
     out.oldest_wait_seconds = s.oldest_wait_ns / 1e9;
     out.durations.upper_bounds = bounds;
     out.durations.bucket_counts.assign(s.durations.buckets,

@@ -76,7 +76,7 @@ uint32_t SiteOfLabel(std::string_view label, Op op) noexcept {
   return core::SiteOfLabel(label, op);
 }
 
-int64_t BeginBlock(uint32_t site, const void* resource) noexcept {
+int64_t BeginBlock(uint32_t site, const void* resource, const int32_t* owner_tid_word) noexcept {
   core::ThreadRecord* rec = core::CurrentRecord();
   if (rec == nullptr || rec->block_start_ns.load(std::memory_order_relaxed) != 0) return 0;
   int64_t now = core::MonotonicNanos();
@@ -84,6 +84,7 @@ int64_t BeginBlock(uint32_t site, const void* resource) noexcept {
   rec->last_block_start_ns = now;
   rec->block_site.store(site, std::memory_order_relaxed);
   rec->block_resource.store(resource, std::memory_order_relaxed);
+  rec->block_owner_word.store(owner_tid_word, std::memory_order_relaxed);
   rec->block_start_ns.store(now, std::memory_order_release);
   return now;
 }

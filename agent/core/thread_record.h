@@ -47,6 +47,7 @@ struct alignas(64) ThreadRecord {
   std::atomic<int64_t> block_start_ns{0};  // 0 = not blocked
   std::atomic<uint32_t> block_site{0};
   std::atomic<const void*> block_resource{nullptr};
+  std::atomic<const int32_t*> block_owner_word{nullptr};  // see internal::BeginBlock
   int64_t last_block_start_ns = 0;  // owner only: keeps start times increasing
 
   // Optional stack of the current wait, captured by the interposition layer.

@@ -61,7 +61,14 @@ class DemoMetricsTest(unittest.TestCase):
     def test_4_lock_leak_blocks_every_later_worker(self):
         # The first worker takes the lock without waiting and never releases it.
         self.call("/leak/lock", CALLS + 1, 200)
-        self.wait_blocked(harness.demo_site("lock-forever"), "mutex", CALLS)
+        site = harness.demo_site("lock-forever")
+        self.wait_blocked(site, "mutex", CALLS)
+        # Its owner exited holding it: a proven deadlock for every waiter.
+        self.assertEqual(harness.sample(self.demo.metrics(), "leakwatch_deadlocked_tasks",
+                                        site=site, op="mutex"), CALLS)
+        # Channel waits are never called deadlocked, however stuck.
+        self.assertEqual(harness.sample(self.demo.metrics(), "leakwatch_deadlocked_tasks",
+                                        site=harness.demo_site("timeout-send"), op="chan_send"), 0)
 
     def test_5_waitgroup_leak(self):
         self.call("/leak/waitgroup", CALLS, 200)

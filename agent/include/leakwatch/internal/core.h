@@ -28,9 +28,15 @@ uint32_t SiteOfLabel(std::string_view label, Op op) noexcept;
 
 // Marks the current task blocked at `site` and returns the start time, or 0 if
 // the thread is already blocked (nested waits count once) or recording is
-// impossible (thread exiting). `resource` identifies what is waited on (a
-// mutex's address) for the deadlock detector; may be null.
-int64_t BeginBlock(uint32_t site, const void* resource = nullptr) noexcept;
+// impossible (thread exiting). `resource` identifies what is waited on (for
+// dumps); may be null. `owner_tid_word`, for the deadlock detector, is the
+// address of the 32-bit word in which the awaited lock keeps its owner's kernel
+// thread id (0 when free): pass it only for untimed waits for an exclusive
+// lock (leakwatch::Mutex, pthread_mutex_lock, an rwlock's writer wait) — timed
+// waits are never called deadlocked. The word is read with process_vm_readv,
+// so a lock freed meanwhile cannot crash the reader.
+int64_t BeginBlock(uint32_t site, const void* resource = nullptr,
+                   const int32_t* owner_tid_word = nullptr) noexcept;
 
 // Ends a wait that BeginBlock started at `start_ns` (a no-op for 0) and records
 // its duration into the site's histogram.
