@@ -91,7 +91,7 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
   auto account_task = [&](uint16_t kind, int64_t start_ns) {
     KindAccumulator& k = kinds[kind];
     ++k.live;
-    const int64_t age = now - start_ns;
+    const int64_t age = std::max<int64_t>(0, now - start_ns);  // starts use the coarse clock
     if (age > options.long_lived_after_ns) ++k.long_lived;
     k.oldest_age_ns = std::max(k.oldest_age_ns, age);
   };
@@ -120,15 +120,15 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
       }
     }
     for (const ThreadRecord* rec = r.head; rec != nullptr; rec = rec->next) {
-      for (int k = 0; k < kMaxKinds; ++k) {
+      for (uint64_t used = rec->kinds_used.load(std::memory_order_acquire); used != 0;
+           used &= used - 1) {
+        const int k = __builtin_ctzll(used);
         kinds[k].started += rec->started[k].load(std::memory_order_relaxed);
         kinds[k].finished += rec->finished[k].load(std::memory_order_relaxed);
       }
       account_task(kThreadKind, rec->start_ns);
       const int32_t depth =
           std::min(rec->depth.load(std::memory_order_acquire), static_cast<int32_t>(kMaxTaskDepth));
-      uint16_t innermost_kind = kThreadKind;
-      int64_t innermost_start = rec->start_ns;
       uint64_t innermost_id = rec->task_id;
       for (int i = 0; i < depth; ++i) {
         const uint16_t kind = rec->frames[i].kind.load(std::memory_order_relaxed);
@@ -143,14 +143,12 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
           t.start_ns = start;
           tasks.push_back(std::move(t));
         }
-        innermost_kind = kind;
-        innermost_start = start;
         innermost_id = rec->frames[i].task_id.load(std::memory_order_relaxed);
       }
-      (void)innermost_kind;
-      (void)innermost_start;
 
       const BlockState block = ReadBlockState(*rec);
+      // A site interned after site_limit was read is counted next time.
+      bool lock_waiter = false;
       if (block.blocked && block.site < site_limit) {
         SiteAccumulator& s = sites[block.site];
         const int64_t wait = now - block.start_ns;
@@ -161,6 +159,7 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
           lock_waiters.push_back({rec->tid, block.start_ns, block.owner_word, block.site, false});
           lock_waiter_records.push_back(rec);
           lock_waiter_task.push_back(-1);
+          lock_waiter = true;
         }
       }
       if (options.include_tasks) {
@@ -182,7 +181,7 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
               bt.op = info->op;
             }
             bt.wait_seconds = (now - block.start_ns) / 1e9;
-            if (block.owner_word != nullptr) {
+            if (lock_waiter) {
               lock_waiter_task.back() = static_cast<int64_t>(&*it - &tasks[0]);
             }
             break;

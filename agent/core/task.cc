@@ -34,9 +34,10 @@ void TaskScope::Enter(uint16_t kind) noexcept {
   if (depth < core::kMaxTaskDepth) {
     core::TaskFrame& f = rec->frames[depth];
     f.kind.store(kind, std::memory_order_relaxed);
-    f.start_ns.store(core::MonotonicNanos(), std::memory_order_relaxed);
-    f.task_id.store(core::NextTaskId(), std::memory_order_relaxed);
+    f.start_ns.store(core::CoarseMonotonicNanos(), std::memory_order_relaxed);
+    f.task_id.store(rec->NewTaskId(), std::memory_order_relaxed);
   }
+  rec->UseKind(kind);
   auto& started = rec->started[kind];
   started.store(started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   rec->depth.store(depth + 1, std::memory_order_release);

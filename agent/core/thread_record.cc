@@ -39,7 +39,9 @@ void RetireRecord(void* arg) {
       t.finished[rec->frames[i].kind.load(std::memory_order_relaxed)] += 1;
     }
     t.finished[kThreadKind] += 1;
-    for (int k = 0; k < kMaxKinds; ++k) {
+    for (uint64_t used = rec->kinds_used.load(std::memory_order_relaxed); used != 0;
+         used &= used - 1) {
+      const int k = __builtin_ctzll(used);
       t.started[k] += rec->started[k].load(std::memory_order_relaxed);
       t.finished[k] += rec->finished[k].load(std::memory_order_relaxed);
     }
@@ -73,8 +75,9 @@ ThreadRecord* RegisterCurrentThread() noexcept {
   auto* rec = new (std::nothrow) ThreadRecord;
   if (rec == nullptr) return nullptr;
   rec->tid = static_cast<int32_t>(syscall(SYS_gettid));
-  rec->task_id = NextTaskId();
-  rec->start_ns = MonotonicNanos();
+  rec->task_id = rec->NewTaskId();
+  rec->start_ns = CoarseMonotonicNanos();
+  rec->UseKind(kThreadKind);
   rec->started[kThreadKind].store(1, std::memory_order_relaxed);
   Registry& r = GetRegistry();
   {
@@ -96,7 +99,18 @@ Registry& GetRegistry() noexcept {
   return *registry;
 }
 
-uint64_t NextTaskId() noexcept { return g_next_task_id.fetch_add(1, std::memory_order_relaxed); }
+uint64_t ReserveTaskIds(uint64_t count) noexcept {
+  return g_next_task_id.fetch_add(count, std::memory_order_relaxed);
+}
+
+uint64_t ThreadRecord::NewTaskId() noexcept {
+  constexpr uint64_t kBlock = 1024;
+  if (next_task_id == task_id_limit) {
+    next_task_id = ReserveTaskIds(kBlock);
+    task_id_limit = next_task_id + kBlock;
+  }
+  return next_task_id++;
+}
 
 ThreadRecord* CurrentRecord() noexcept {
   ThreadRecord* rec = tls_record;

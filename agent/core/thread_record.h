@@ -50,11 +50,10 @@ struct alignas(64) ThreadRecord {
   std::atomic<const int32_t*> block_owner_word{nullptr};  // see internal::BeginBlock
   int64_t last_block_start_ns = 0;  // owner only: keeps start times increasing
 
-  // Optional stack of the current wait, captured by the interposition layer.
-  std::atomic<int32_t> stack_depth{0};
-  std::atomic<uintptr_t> stack[kMaxStackFrames] = {};
-
-  // Lifecycle counters per kind (owner writes, sampler sums).
+  // Lifecycle counters per kind (owner writes, sampler sums). Bit k of
+  // kinds_used is set before started[k] is first written, so the sampler sums
+  // only the kinds this thread ever used.
+  std::atomic<uint64_t> kinds_used{0};
   std::atomic<uint64_t> started[kMaxKinds] = {};
   std::atomic<uint64_t> finished[kMaxKinds] = {};
 
@@ -63,10 +62,27 @@ struct alignas(64) ThreadRecord {
   SiteHistogram* recent[8] = {};                          // owner only: direct-mapped cache
   absl::flat_hash_map<uint32_t, SiteHistogram*> by_site;  // owner only
 
+  // Task ids handed out by this thread: [next_task_id, task_id_limit).
+  uint64_t next_task_id = 0;  // owner only
+  uint64_t task_id_limit = 0;  // owner only
+
   ThreadRecord* prev = nullptr;  // registry list, guarded by Registry::mu
   ThreadRecord* next = nullptr;
 
+  // Optional stack of the current wait, captured by the interposition layer.
+  // Last: the sampler reads it only for dumps.
+  std::atomic<int32_t> stack_depth{0};
+  std::atomic<uintptr_t> stack[kMaxStackFrames] = {};
+
   SiteHistogram* HistogramFor(uint32_t site) noexcept;
+  // Marks `kind` used (owner only); cheap when already marked.
+  void UseKind(uint16_t kind) noexcept {
+    const uint64_t bit = uint64_t{1} << kind;
+    const uint64_t used = kinds_used.load(std::memory_order_relaxed);
+    if ((used & bit) == 0) kinds_used.store(used | bit, std::memory_order_release);
+  }
+  // A fresh task id, from a per-thread block (no shared counter per task).
+  uint64_t NewTaskId() noexcept;
 };
 
 // The calling thread's record, created on first use; nullptr while the thread is
@@ -100,8 +116,8 @@ void ForEachRecord(Fn&& fn) {
   for (ThreadRecord* rec = r.head; rec != nullptr; rec = rec->next) fn(*rec);
 }
 
-// Task ids: unique, increasing, never 0.
-uint64_t NextTaskId() noexcept;
+// Task ids: unique, never 0. Reserves `count` consecutive ids; returns the first.
+uint64_t ReserveTaskIds(uint64_t count) noexcept;
 
 }  // namespace leakwatch::core
 

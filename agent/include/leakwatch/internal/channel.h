@@ -35,9 +35,11 @@
 #include <mutex>
 #include <optional>
 #include <source_location>
+#include <type_traits>
 #include <utility>
 
 #include "leakwatch/internal/core.h"
+#include "leakwatch/internal/sync_wait.h"
 #include "leakwatch/task.h"
 
 namespace leakwatch {
@@ -165,12 +167,12 @@ class BasicChannel {
   struct Waiter {
     Waiter* prev = nullptr;
     Waiter* next = nullptr;
-    T* move_from = nullptr;              // sender: the value, moved out on success
-    const T* copy_from = nullptr;        // sender: the value, copied on success
-    std::optional<T>* into = nullptr;    // receiver: where the value goes
-    bool done = false;                   // a peer or Close completed this waiter
-    bool ok = false;                     // done with a value transferred
-    std::condition_variable wake;        // signalled under the channel mutex
+    T* move_from = nullptr;            // sender: the value, moved out on success
+    const T* copy_from = nullptr;      // sender: the value, copied on success
+    std::optional<T>* into = nullptr;  // receiver: where the value goes
+    bool done = false;                 // a peer or Close completed this waiter
+    bool ok = false;                   // done with a value transferred
+    std::condition_variable wake;      // signalled under the channel mutex
   };
 
   // An intrusive FIFO of waiters; O(1) push, pop and removal.
@@ -216,8 +218,8 @@ class BasicChannel {
   static void Transfer(std::optional<T>& into, T* move_from, const T* copy_from) {
     if (move_from != nullptr) {
       into.emplace(std::move(*move_from));
-    } else {
-      into.emplace(*copy_from);
+    } else if constexpr (std::is_copy_constructible_v<T>) {
+      into.emplace(*copy_from);  // only the const T& sends set copy_from
     }
   }
 
@@ -329,18 +331,6 @@ class BasicChannel {
 
   std::shared_ptr<State> state_;
 };
-
-// Converts a user timeout to the channel clock's duration without overflow:
-// negative becomes zero, more than ~100 years becomes ~100 years.
-template <class Rep, class Period>
-std::chrono::steady_clock::duration ClampTimeout(std::chrono::duration<Rep, Period> timeout) {
-  using Target = std::chrono::steady_clock::duration;
-  constexpr std::chrono::duration<double> kMax = std::chrono::hours(24 * 365 * 100);
-  const std::chrono::duration<double> seconds = timeout;
-  if (!(seconds > std::chrono::duration<double>::zero())) return Target::zero();
-  if (seconds >= kMax) return std::chrono::duration_cast<Target>(kMax);
-  return std::chrono::ceil<Target>(timeout);
-}
 
 }  // namespace internal
 }  // namespace leakwatch

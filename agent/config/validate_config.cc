@@ -1,0 +1,215 @@
+#include <cmath>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "duration.h"
+#include "leakwatch/config.h"
+#include "listen_address.h"
+#include "quote.h"
+#include "validation.h"
+
+namespace leakwatch::config {
+namespace {
+
+using Issue = std::optional<ConfigIssue>;
+
+ConfigIssue Problem(absl::string_view key, std::string message, absl::string_view related = {}) {
+  return ConfigIssue{std::string(key), std::string(related), std::move(message)};
+}
+
+Issue CheckIntRange(absl::string_view key, int value, int min, int max) {
+  if (value >= min && value <= max) return std::nullopt;
+  return Problem(key, absl::StrCat("must be between ", min, " and ", max, ", got ", value));
+}
+
+Issue CheckListen(absl::string_view key, const std::string& listen) {
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(listen);
+  if (address.ok()) return std::nullopt;
+  return Problem(key, std::string(address.status().message()));
+}
+
+// Both keys of a pair (username and password file, certificate and key) or neither.
+Issue CheckPair(absl::string_view first_key, const std::string& first, absl::string_view second_key,
+                const std::string& second) {
+  if (!first.empty() && second.empty()) {
+    return Problem(second_key, absl::StrCat("must be set when ", first_key, " is set"), first_key);
+  }
+  if (first.empty() && !second.empty()) {
+    return Problem(first_key, absl::StrCat("must be set when ", second_key, " is set"), second_key);
+  }
+  return std::nullopt;
+}
+
+Issue CheckExporter(const Config::Exporter& exporter) {
+  if (Issue issue = CheckListen("exporter.listen", exporter.listen)) return issue;
+  const std::string& path = exporter.path;
+  if (path.empty() || path.front() != '/') {
+    return Problem("exporter.path", absl::StrCat("must start with '/', got ", Quote(path)));
+  }
+  for (char c : path) {
+    if (c <= ' ' || c == 0x7f || c == '?' || c == '#') {
+      return Problem("exporter.path",
+                     absl::StrCat("must not contain spaces, control characters, '?' or '#', got ",
+                                  Quote(path)));
+    }
+  }
+  if (path == "/debug/tasks") {
+    return Problem("exporter.path", "must not be /debug/tasks, which serves the task dump");
+  }
+  if (Issue issue =
+          CheckPair("exporter.basic_auth.username", exporter.basic_auth.username,
+                    "exporter.basic_auth.password_file", exporter.basic_auth.password_file)) {
+    return issue;
+  }
+  if (exporter.basic_auth.username.find(':') != std::string::npos) {
+    return Problem("exporter.basic_auth.username",
+                   absl::StrCat("must not contain ':' (HTTP basic auth forbids it), got ",
+                                Quote(exporter.basic_auth.username)));
+  }
+  return CheckPair("exporter.tls.cert_file", exporter.tls.cert_file, "exporter.tls.key_file",
+                   exporter.tls.key_file);
+}
+
+Issue CheckTimes(const Config& config) {
+  const absl::Duration interval = config.sampler.interval;
+  if (interval < kMinSamplerInterval || interval > kMaxSamplerInterval) {
+    return Problem(
+        "sampler.interval",
+        absl::StrCat("must be between ", DurationText(kMinSamplerInterval), " and ",
+                     DurationText(kMaxSamplerInterval), ", got ", DurationText(interval)));
+  }
+  const std::pair<absl::string_view, absl::Duration> task_ages[] = {
+      {"tasks.long_lived_after", config.tasks.long_lived_after},
+      {"tasks.stuck_after", config.tasks.stuck_after},
+  };
+  for (const auto& [key, age] : task_ages) {
+    if (age <= absl::ZeroDuration() || age > kMaxWindow) {
+      return Problem(key, absl::StrCat("must be more than 0s and at most ",
+                                       DurationText(kMaxWindow), ", got ", DurationText(age)));
+    }
+  }
+  return std::nullopt;
+}
+
+Issue CheckSites(const Config::Sites& sites) {
+  if (Issue issue = CheckIntRange("sites.max_sites", sites.max_sites, kMinMaxSites, kMaxMaxSites)) {
+    return issue;
+  }
+  if (Issue issue =
+          CheckIntRange("sites.stack_depth", sites.stack_depth, kMinStackDepth, kMaxStackDepth)) {
+    return issue;
+  }
+  const std::vector<double>& buckets = sites.histogram_buckets;
+  if (buckets.empty() || buckets.size() > kMaxHistogramBuckets) {
+    return Problem("sites.histogram_buckets",
+                   absl::StrCat("must list between 1 and ", kMaxHistogramBuckets,
+                                " bucket bounds, got ", buckets.size()));
+  }
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    const std::string key = absl::StrCat("sites.histogram_buckets[", i, "]");
+    if (!std::isfinite(buckets[i]) || buckets[i] <= 0) {
+      return Problem(key,
+                     absl::StrCat("must be a positive finite number of seconds, got ", buckets[i]));
+    }
+    if (i > 0 && buckets[i] <= buckets[i - 1]) {
+      return Problem(key, absl::StrCat("must be greater than the bound before it (", buckets[i - 1],
+                                       "), got ", buckets[i]));
+    }
+  }
+  return std::nullopt;
+}
+
+Issue CheckDetector(const Config& config) {
+  const Config::Detector& detector = config.detector;
+  if (detector.floor_window < config.sampler.interval) {
+    return Problem(
+        "detector.floor_window",
+        absl::StrCat("must be at least sampler.interval (", DurationText(config.sampler.interval),
+                     "), got ", DurationText(detector.floor_window)),
+        "sampler.interval");
+  }
+  if (detector.trend_window < 2 * detector.floor_window) {
+    return Problem("detector.trend_window",
+                   absl::StrCat("must be at least twice detector.floor_window (2 x ",
+                                DurationText(detector.floor_window), "), got ",
+                                DurationText(detector.trend_window)),
+                   "detector.floor_window");
+  }
+  if (detector.trend_window > kMaxWindow) {
+    return Problem("detector.trend_window",
+                   absl::StrCat("must be at most ", DurationText(kMaxWindow), ", got ",
+                                DurationText(detector.trend_window)));
+  }
+  if (detector.trend_window > kMaxFloors * detector.floor_window) {
+    return Problem("detector.trend_window",
+                   absl::StrCat("must be at most ", kMaxFloors, " x detector.floor_window (",
+                                DurationText(kMaxFloors * detector.floor_window), "), got ",
+                                DurationText(detector.trend_window)),
+                   "detector.floor_window");
+  }
+  if (detector.min_floors < kMinFloors) {
+    return Problem("detector.min_floors",
+                   absl::StrCat("must be at least ", kMinFloors, ", got ", detector.min_floors));
+  }
+  absl::Duration unused;
+  const int64_t floors = absl::IDivDuration(detector.trend_window, detector.floor_window, &unused);
+  if (detector.min_floors > floors) {
+    return Problem("detector.min_floors",
+                   absl::StrCat("must be at most detector.trend_window / detector.floor_window (",
+                                floors, "), got ", detector.min_floors),
+                   "detector.trend_window");
+  }
+  if (!std::isfinite(detector.z_threshold) || detector.z_threshold <= 0) {
+    return Problem("detector.z_threshold",
+                   absl::StrCat("must be a finite number above 0, got ", detector.z_threshold));
+  }
+  const std::pair<absl::string_view, double> growths[] = {
+      {"detector.min_growth", detector.min_growth},
+      {"detector.min_growth_ratio", detector.min_growth_ratio},
+  };
+  for (const auto& [key, value] : growths) {
+    if (!std::isfinite(value) || value < 0) {
+      return Problem(key, absl::StrCat("must be a finite number of at least 0, got ", value));
+    }
+  }
+  return std::nullopt;
+}
+
+Issue CheckIntrospection(const Config& config) {
+  if (Issue issue = CheckListen("introspection.listen", config.introspection.listen)) return issue;
+  if (config.exporter.enabled && config.introspection.enabled) {
+    const ListenAddress exporter = *ParseListenAddress(config.exporter.listen);
+    const ListenAddress introspection = *ParseListenAddress(config.introspection.listen);
+    if (exporter.port != 0 && exporter.port == introspection.port &&
+        exporter.host == introspection.host) {
+      return Problem("introspection.listen",
+                     absl::StrCat("is the same address as exporter.listen (",
+                                  Quote(config.exporter.listen), ")"),
+                     "exporter.listen");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ConfigIssue> FindConfigIssue(const Config& config) {
+  if (Issue issue = CheckExporter(config.exporter)) return issue;
+  if (Issue issue = CheckTimes(config)) return issue;
+  if (Issue issue = CheckSites(config.sites)) return issue;
+  if (Issue issue = CheckDetector(config)) return issue;
+  return CheckIntrospection(config);
+}
+
+}  // namespace leakwatch::config
+
+namespace leakwatch {
+
+absl::Status ValidateConfig(const Config& config) {
+  std::optional<config::ConfigIssue> issue = config::FindConfigIssue(config);
+  if (!issue) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(issue->key, ": ", issue->message));
+}
+
+}  // namespace leakwatch

@@ -1,0 +1,317 @@
+// Capturing an interposed wait: stack walk, site lookup through a lock-free
+// cache keyed by return address, symbolization on a cache miss only.
+
+#include "intercept/capture.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <unwind.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+#include "core/sites.h"
+#include "core/thread_record.h"
+#include "intercept/intercept.h"
+#include "intercept/symbolize.h"
+#include "leakwatch/internal/core.h"
+
+namespace leakwatch::intercept {
+namespace internal {
+
+Switches g_switches;
+thread_local ThreadState tls_state __attribute__((tls_model("initial-exec")));
+
+namespace {
+
+// --- Caches ---------------------------------------------------------------
+//
+// One open-addressed table maps keys to values: (return address, op) -> site id
+// + 1, and (return address, kClassOp) -> frame class. Keys are published with a
+// CAS, values after; a reader that sees a key with value 0 treats it as a miss.
+// Never locks; when a probe sequence is full the result is simply not cached.
+
+constexpr uint64_t kClassOp = 0xff;
+enum FrameClass : uint32_t { kUnknown = 0, kUser = 1, kSystem = 2, kFutureMachinery = 3 };
+
+class Cache {
+ public:
+  uint32_t Find(uint64_t key) const noexcept {
+    for (uint32_t i = 0, slot = Hash(key); i < kMaxProbes; ++i, slot = (slot + 1) & kMask) {
+      const uint64_t k = slots_[slot].key.load(std::memory_order_acquire);
+      if (k == key) return slots_[slot].value.load(std::memory_order_acquire);
+      if (k == 0) return 0;
+    }
+    return 0;
+  }
+
+  void Insert(uint64_t key, uint32_t value) noexcept {
+    for (uint32_t i = 0, slot = Hash(key); i < kMaxProbes; ++i, slot = (slot + 1) & kMask) {
+      uint64_t k = slots_[slot].key.load(std::memory_order_acquire);
+      if (k == 0 && slots_[slot].key.compare_exchange_strong(k, key, std::memory_order_acq_rel)) {
+        k = key;
+      }
+      if (k == key) {
+        slots_[slot].value.store(value, std::memory_order_release);
+        return;
+      }
+    }
+  }
+
+ private:
+  static constexpr uint32_t kSlots = 16384;  // power of two
+  static constexpr uint32_t kMask = kSlots - 1;
+  static constexpr uint32_t kMaxProbes = 32;
+
+  static uint32_t Hash(uint64_t key) noexcept {
+    return static_cast<uint32_t>((key * 0x9E3779B97F4A7C15ull) >> 40) & kMask;
+  }
+
+  struct Slot {
+    std::atomic<uint64_t> key{0};
+    std::atomic<uint32_t> value{0};
+  };
+  Slot slots_[kSlots];
+};
+
+Cache g_cache;  // zero-initialized: usable before any constructor runs
+
+uint64_t Key(uintptr_t ra, uint64_t op) { return uint64_t{ra} | (op + 1) << 56; }
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+bool IsSystemModule(const char* path) {
+  if (path == nullptr) return false;
+  const char* slash = std::strrchr(path, '/');
+  const std::string_view base = slash != nullptr ? slash + 1 : path;
+  for (std::string_view prefix : {"libc.so", "libpthread", "libstdc++", "libgcc_s", "ld-linux",
+                                  "libleakwatch", "libabsl", "libc++"}) {
+    if (StartsWith(base, prefix)) return true;
+  }
+  return false;
+}
+
+// Standard-library code instantiated into the program (lock wrappers, atomic
+// waits, semaphores) is not the wait's site; std::thread's trampoline and
+// std::function's invoker are, since user code is inlined there.
+bool IsStandardPlumbing(std::string_view function) {
+  if (!StartsWith(function, "std::") && !StartsWith(function, "__gnu_cxx::")) return false;
+  for (std::string_view user : {"_State_impl", "_Function_handler", "__invoke", "_Invoker"}) {
+    if (function.find(user) != std::string_view::npos) return false;
+  }
+  return true;
+}
+
+uint32_t Classify(uintptr_t ra) noexcept {
+  const uint64_t key = Key(ra, kClassOp);
+  if (uint32_t c = g_cache.Find(key); c != kUnknown) return c;
+  char label[8];
+  char function[512];
+  FrameLabel(ra, label, sizeof label, function, sizeof function);
+  const std::string_view name = function;
+  uint32_t c = kUser;
+  if (name.find("__atomic_futex_unsigned_base") != std::string_view::npos ||
+      name.find("__future_base") != std::string_view::npos) {
+    c = kFutureMachinery;
+  } else if (IsStandardPlumbing(name)) {
+    c = kSystem;
+  } else {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(ra - 1), &info) != 0 && IsSystemModule(info.dli_fname)) {
+      c = kSystem;
+    }
+  }
+  g_cache.Insert(key, c);
+  return c;
+}
+
+uint32_t SiteAt(uintptr_t ra, Op op) noexcept {
+  const uint64_t key = Key(ra, static_cast<uint64_t>(op));
+  if (uint32_t v = g_cache.Find(key); v != 0) return v - 1;
+  char label[640];
+  FrameLabel(ra, label, sizeof label);
+  const uint32_t site = leakwatch::internal::SiteOfLabel(label, op);
+  g_cache.Insert(key, site + 1);
+  return site;
+}
+
+// --- Stack capture --------------------------------------------------------
+
+void LearnStackBounds(ThreadState& ts) noexcept {
+  ts.bounds_known = true;
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+  void* addr = nullptr;
+  size_t size = 0;
+  if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+    ts.stack_lo = reinterpret_cast<uintptr_t>(addr);
+    ts.stack_hi = ts.stack_lo + size;
+  }
+  pthread_attr_destroy(&attr);
+}
+
+// Frame-pointer walk that never leaves the thread's stack.
+__attribute__((noinline)) int WalkFramePointers(const ThreadState& ts, uintptr_t* out, int max) {
+  auto* fp = static_cast<const uintptr_t*>(__builtin_frame_address(0));
+  int n = 0;
+  while (n < max) {
+    const auto at = reinterpret_cast<uintptr_t>(fp);
+    if (at < ts.stack_lo || at + 2 * sizeof(uintptr_t) > ts.stack_hi || (at & 7) != 0) break;
+    const uintptr_t ra = fp[1];
+    if (ra < 4096) break;
+    out[n++] = ra;
+    const auto* next = reinterpret_cast<const uintptr_t*>(fp[0]);
+    if (next <= fp) break;
+    fp = next;
+  }
+  return n;
+}
+
+struct UnwindState {
+  uintptr_t* out;
+  int max;
+  int n;
+};
+
+_Unwind_Reason_Code UnwindOne(struct _Unwind_Context* ctx, void* arg) {
+  auto* s = static_cast<UnwindState*>(arg);
+  if (s->n >= s->max) return _URC_END_OF_STACK;
+  const uintptr_t ip = _Unwind_GetIP(ctx);
+  if (ip == 0) return _URC_END_OF_STACK;
+  s->out[s->n++] = ip;
+  return _URC_NO_REASON;
+}
+
+// Drops the frames before `ra0` (the hooks' own). Returns the new count.
+int TrimTo(uintptr_t ra0, uintptr_t* frames, int n) {
+  for (int i = 0; i < n && i < 8; ++i) {
+    if (frames[i] != ra0) continue;
+    std::memmove(frames, frames + i, (n - i) * sizeof frames[0]);
+    return n - i;
+  }
+  frames[0] = ra0;
+  return 1;
+}
+
+}  // namespace
+
+bool EnterRecording(const std::atomic<bool>& family) noexcept {
+  ThreadState& ts = tls_state;
+  if (ts.in_hook || ts.agent) return false;
+  if (!g_switches.enabled.load(std::memory_order_relaxed) ||
+      !family.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  ts.in_hook = true;
+  // A leakwatch primitive's own inner wait is already recorded.
+  if (leakwatch::internal::CurrentThreadBlocked()) {
+    ts.in_hook = false;
+    return false;
+  }
+  return true;
+}
+
+Wait BeginWait(Op op, uintptr_t ra0, const void* resource) noexcept {
+  ThreadState& ts = tls_state;
+  Wait w;
+  core::ThreadRecord* rec = core::CurrentRecord();
+  if (rec == nullptr) {
+    ts.in_hook = false;
+    return w;
+  }
+  if (!ts.bounds_known) LearnStackBounds(ts);
+  const int depth =
+      std::clamp(g_switches.stack_depth.load(std::memory_order_relaxed), 1, core::kMaxStackFrames);
+  constexpr int kExtra = 8;  // the hooks' own frames, trimmed below
+  uintptr_t frames[core::kMaxStackFrames + kExtra];
+  int n = 0;
+  uint32_t site;
+  const uint32_t first_class = Classify(ra0);
+  if (first_class == kUser) {
+    // The common case: the program called the hook itself (std::mutex::lock is
+    // inline). The site is known from ra0 alone; the rest is for the dump.
+    site = SiteAt(ra0, op);
+    n = TrimTo(ra0, frames, WalkFramePointers(ts, frames, depth + kExtra));
+  } else {
+    // Called from inside the standard library, which has no frame pointers:
+    // unwind with the CFI tables and site at the first frame of the program.
+    UnwindState s{frames, depth + kExtra + 8, 0};
+    _Unwind_Backtrace(&UnwindOne, &s);
+    n = TrimTo(ra0, frames, s.n);
+    Op effective = op;
+    uintptr_t site_ra = 0;
+    for (int i = 0; i < n; ++i) {
+      const uint32_t c = i == 0 ? first_class : Classify(frames[i]);
+      if (c == kFutureMachinery && op == Op::kFutex) effective = Op::kFuture;
+      if (c == kUser) {
+        site_ra = frames[i];
+        break;
+      }
+    }
+    site = site_ra != 0 ? SiteAt(site_ra, effective) : core::OtherSite(effective);
+  }
+  n = std::min(n, depth);
+  for (int i = 0; i < n; ++i) rec->stack[i].store(frames[i], std::memory_order_relaxed);
+  rec->stack_depth.store(n, std::memory_order_release);
+  w.site = site;
+  w.start_ns = leakwatch::internal::BeginBlock(site, resource);
+  ts.in_hook = false;
+  return w;
+}
+
+void EndWait(const Wait& wait) noexcept {
+  if (wait.start_ns == 0) return;
+  ThreadState& ts = tls_state;
+  const bool was = ts.in_hook;
+  ts.in_hook = true;
+  leakwatch::internal::EndBlock(wait.site, wait.start_ns);
+  ts.in_hook = was;
+}
+
+void CancelWait(const Wait& wait) noexcept {
+  if (wait.start_ns == 0) return;
+  core::ThreadRecord* rec = core::CurrentRecord();
+  if (rec == nullptr) return;
+  rec->block_start_ns.store(0, std::memory_order_release);
+  rec->stack_depth.store(0, std::memory_order_relaxed);
+}
+
+void RegisterThread() noexcept {
+  ThreadState& ts = tls_state;
+  if (ts.agent || !g_switches.enabled.load(std::memory_order_relaxed) ||
+      !g_switches.threads.load(std::memory_order_relaxed)) {
+    return;
+  }
+  const bool was = ts.in_hook;
+  ts.in_hook = true;
+  core::CurrentRecord();
+  ts.in_hook = was;
+}
+
+}  // namespace internal
+
+void Configure(const Config& config) noexcept {
+  internal::Switches& s = internal::g_switches;
+  const Config::Intercept& c = config.intercept;
+  s.mutex.store(c.mutex, std::memory_order_relaxed);
+  s.rwlock.store(c.rwlock, std::memory_order_relaxed);
+  s.condvar.store(c.condvar, std::memory_order_relaxed);
+  s.join.store(c.join, std::memory_order_relaxed);
+  s.futex.store(c.futex, std::memory_order_relaxed);
+  s.threads.store(c.threads, std::memory_order_relaxed);
+  s.stack_depth.store(config.sites.stack_depth, std::memory_order_relaxed);
+  s.enabled.store(c.enabled, std::memory_order_relaxed);
+}
+
+void SetAgentThread(bool agent) noexcept { internal::tls_state.agent = agent; }
+
+bool IsAgentThread() noexcept { return internal::tls_state.agent; }
+
+}  // namespace leakwatch::intercept
+
+extern "C" void leakwatch_intercept_set_agent_thread(int agent) {
+  leakwatch::intercept::SetAgentThread(agent != 0);
+}

@@ -1,0 +1,59 @@
+// The slow path shared by all hooks: per-thread hook state, the switches, and
+// capturing a wait (stack, site, block state) around the real call.
+
+#ifndef LEAKWATCH_INTERCEPT_CAPTURE_H_
+#define LEAKWATCH_INTERCEPT_CAPTURE_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "leakwatch/task.h"
+
+namespace leakwatch::intercept::internal {
+
+struct Switches {
+  std::atomic<bool> enabled{true};
+  std::atomic<bool> mutex{true};
+  std::atomic<bool> rwlock{true};
+  std::atomic<bool> condvar{true};
+  std::atomic<bool> join{true};
+  std::atomic<bool> futex{true};  // also sem_* waits
+  std::atomic<bool> threads{true};
+  std::atomic<int> stack_depth{16};
+};
+extern Switches g_switches;
+
+struct ThreadState {
+  bool in_hook = false;  // inside leakwatch code called from a hook: no recording
+  bool agent = false;    // one of leakwatch's own threads
+  bool bounds_known = false;
+  uintptr_t stack_lo = 0;
+  uintptr_t stack_hi = 0;
+};
+extern thread_local ThreadState tls_state __attribute__((tls_model("initial-exec")));
+
+// A wait in progress; start_ns == 0 means nothing is recorded.
+struct Wait {
+  uint32_t site = 0;
+  int64_t start_ns = 0;
+};
+
+// True when a wait of a family with switch `family` should be recorded now. On
+// true, tls_state.in_hook is set and the caller must call BeginWait next.
+bool EnterRecording(const std::atomic<bool>& family) noexcept;
+
+// Captures the stack of the wait whose hook was called from `ra0`, sites it
+// (`op`, or kFuture for a futex wait made by std::future's machinery when `op`
+// is kFutex) and marks the thread blocked. Clears tls_state.in_hook.
+Wait BeginWait(Op op, uintptr_t ra0, const void* resource) noexcept;
+
+// Ends a wait (records its duration), or cancels it when the call did not sleep.
+void EndWait(const Wait& wait) noexcept;
+void CancelWait(const Wait& wait) noexcept;
+
+// Registers the calling thread as a task (thread lifecycle).
+void RegisterThread() noexcept;
+
+}  // namespace leakwatch::intercept::internal
+
+#endif  // LEAKWATCH_INTERCEPT_CAPTURE_H_

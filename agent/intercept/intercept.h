@@ -1,0 +1,48 @@
+// Interposition of pthread, semaphore and futex waits and of thread creation.
+//
+// The hooks (hooks.cc) replace pthread_mutex_lock & co. in the process, either
+// because libleakwatch_preload.so is in LD_PRELOAD or because the program links
+// leakwatch::intercept. A hook first tries the operation without waiting
+// (trylock, tryjoin, sem_trywait); only when that fails does it capture the
+// stack, find the wait's site and mark the thread blocked around the real call.
+//
+// These functions configure the hooks and mark leakwatch's own threads, whose
+// waits are never recorded. All of them are safe to call at any time, from any
+// thread; none allocates or locks.
+
+#ifndef LEAKWATCH_INTERCEPT_INTERCEPT_H_
+#define LEAKWATCH_INTERCEPT_INTERCEPT_H_
+
+#include "leakwatch/config.h"
+
+namespace leakwatch::intercept {
+
+// Applies `intercept.*` and `sites.stack_depth` of a config. Until called, every
+// switch is on and the stack depth is 16.
+void Configure(const Config& config) noexcept;
+
+// Marks the calling thread as one of leakwatch's own (true) or not (false).
+// Waits of an agent thread are not recorded, and threads it creates are agent
+// threads too (the sampler, the HTTP server's workers).
+void SetAgentThread(bool agent) noexcept;
+bool IsAgentThread() noexcept;
+
+// RAII: the calling thread is an agent thread while the scope lives.
+class AgentThreadScope {
+ public:
+  AgentThreadScope() noexcept : was_(IsAgentThread()) { SetAgentThread(true); }
+  ~AgentThreadScope() { SetAgentThread(was_); }
+  AgentThreadScope(const AgentThreadScope&) = delete;
+  AgentThreadScope& operator=(const AgentThreadScope&) = delete;
+
+ private:
+  bool was_;
+};
+
+}  // namespace leakwatch::intercept
+
+// The same as C entry points, so code that must not depend on this layer (the
+// exporter) can call them through a weak declaration.
+extern "C" void leakwatch_intercept_set_agent_thread(int agent);
+
+#endif  // LEAKWATCH_INTERCEPT_INTERCEPT_H_

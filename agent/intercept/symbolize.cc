@@ -1,0 +1,50 @@
+#include "intercept/symbolize.h"
+
+#include <dlfcn.h>
+#include <unwind.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "absl/debugging/symbolize.h"
+
+namespace leakwatch::intercept {
+
+void FrameLabel(uintptr_t ra, char* out, size_t size, char* function,
+                size_t function_size) noexcept {
+  if (size == 0) return;
+  out[0] = '\0';
+  if (function != nullptr && function_size > 0) function[0] = '\0';
+  const uintptr_t pc = ra - 1;  // inside the call instruction, not after it
+  char symbol[512];
+  if (absl::Symbolize(reinterpret_cast<void*>(pc), symbol, sizeof symbol)) {
+    if (function != nullptr && function_size > 0) {
+      std::snprintf(function, function_size, "%s", symbol);
+    }
+    const void* start = _Unwind_FindEnclosingFunction(reinterpret_cast<void*>(pc));
+    if (start != nullptr && reinterpret_cast<uintptr_t>(start) <= ra) {
+      std::snprintf(out, size, "%s+0x%lx", symbol,
+                    static_cast<unsigned long>(ra - reinterpret_cast<uintptr_t>(start)));
+    } else {
+      std::snprintf(out, size, "%s", symbol);
+    }
+    return;
+  }
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(pc), &info) != 0 && info.dli_fname != nullptr) {
+    const char* module = std::strrchr(info.dli_fname, '/');
+    module = module != nullptr ? module + 1 : info.dli_fname;
+    std::snprintf(out, size, "%s+0x%lx", *module != '\0' ? module : "[unknown]",
+                  static_cast<unsigned long>(ra - reinterpret_cast<uintptr_t>(info.dli_fbase)));
+    return;
+  }
+  std::snprintf(out, size, "[unknown]");
+}
+
+std::string FrameLabel(uintptr_t ra) {
+  char label[640];
+  FrameLabel(ra, label, sizeof label);
+  return label;
+}
+
+}  // namespace leakwatch::intercept

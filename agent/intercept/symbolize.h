@@ -1,0 +1,27 @@
+// Stable labels for code addresses: "function+0xOFFSET" (demangled function
+// name, offset from the function's start) or "module+0xOFFSET" (offset from the
+// module's load address) when the function has no symbol. Never a raw address,
+// so labels survive restarts and ASLR.
+
+#ifndef LEAKWATCH_INTERCEPT_SYMBOLIZE_H_
+#define LEAKWATCH_INTERCEPT_SYMBOLIZE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace leakwatch::intercept {
+
+// Writes the label of return address `ra` into `out` (NUL-terminated, truncated
+// to `size`). Also stores the bare function name (or "" if unknown) into
+// `function` when non-null. Slow (reads symbol tables); allocates nothing with
+// malloc, so it is safe inside a hook.
+void FrameLabel(uintptr_t ra, char* out, size_t size, char* function = nullptr,
+                size_t function_size = 0) noexcept;
+
+// FrameLabel as a string, for dumps.
+std::string FrameLabel(uintptr_t ra);
+
+}  // namespace leakwatch::intercept
+
+#endif  // LEAKWATCH_INTERCEPT_SYMBOLIZE_H_

@@ -1,0 +1,370 @@
+#include "trend/detector.h"
+
+#include <algorithm>
+#include <functional>
+#include <cmath>
+#include <limits>
+#include <string_view>
+#include <cstdio>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "trend/statistics.h"
+
+namespace leakwatch::trend {
+namespace {
+
+double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+}  // namespace
+
+Params ProductionPreset() { return Params(); }
+
+Params FastPreset() {
+  Params p;
+  p.floor_window = absl::Seconds(10);
+  p.trend_window = absl::Minutes(3);
+  p.min_floors = 6;
+  p.z_threshold = 2.33;
+  p.min_growth = 3;
+  p.min_growth_ratio = 0.05;
+  p.guard_window = absl::Hours(26);
+  p.min_history = absl::ZeroDuration();
+  return p;
+}
+
+Params ParamsFromConfig(const Config::Detector& config) {
+  Params p;
+  p.floor_window = config.floor_window;
+  p.trend_window = config.trend_window;
+  p.min_floors = config.min_floors;
+  p.z_threshold = config.z_threshold;
+  p.min_growth = config.min_growth;
+  p.min_growth_ratio = config.min_growth_ratio;
+  if (config.trend_window < absl::Hours(1)) p.min_history = absl::ZeroDuration();
+  return p;
+}
+
+absl::Status ValidateParams(const Params& p) {
+  if (p.floor_window <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("floor_window must be positive");
+  }
+  if (p.trend_window < 2 * p.floor_window) {
+    return absl::InvalidArgumentError("trend_window must be at least two floor_windows");
+  }
+  const double floors = Seconds(p.trend_window) / Seconds(p.floor_window);
+  if (floors > 4096) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "trend_window / floor_window is %.0f floors; at most 4096 are supported", floors));
+  }
+  if (p.min_floors < 2 || p.min_floors > static_cast<int>(floors)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "min_floors must be between 2 and trend_window / floor_window (%.0f)", floors));
+  }
+  if (!(p.z_threshold > 0)) return absl::InvalidArgumentError("z_threshold must be positive");
+  if (!(p.min_growth >= 0)) return absl::InvalidArgumentError("min_growth must be >= 0");
+  if (!(p.min_growth_ratio >= 0)) {
+    return absl::InvalidArgumentError("min_growth_ratio must be >= 0");
+  }
+  if (p.guard_window < absl::ZeroDuration() || p.min_history < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("guard_window and min_history must be >= 0");
+  }
+  if (p.guard_window > absl::ZeroDuration() && p.min_history > p.guard_window) {
+    return absl::InvalidArgumentError("min_history must not exceed guard_window");
+  }
+  if (!(p.guard_margin >= 0)) return absl::InvalidArgumentError("guard_margin must be >= 0");
+  if (p.spans < 1 || p.spans > 3) return absl::InvalidArgumentError("spans must be 1, 2 or 3");
+  if (p.min_span_floors < 3) return absl::InvalidArgumentError("min_span_floors must be >= 3");
+  return absl::OkStatus();
+}
+
+absl::Status SetParam(Params& p, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", assignment, "\" is not name=value"));
+  }
+  const std::string name = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+  auto duration = [&](absl::Duration& field) -> absl::Status {
+    if (!absl::ParseDuration(text, &field)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": \"", text, "\" is not a duration (use 10s, 15m, 6h)"));
+    }
+    return absl::OkStatus();
+  };
+  auto number = [&](double& field) -> absl::Status {
+    if (!absl::SimpleAtod(text, &field)) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": \"", text, "\" is not a number"));
+    }
+    return absl::OkStatus();
+  };
+  auto integer = [&](int& field) -> absl::Status {
+    if (!absl::SimpleAtoi(text, &field)) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": \"", text, "\" is not an integer"));
+    }
+    return absl::OkStatus();
+  };
+  if (name == "floor_window") return duration(p.floor_window);
+  if (name == "trend_window") return duration(p.trend_window);
+  if (name == "min_floors") return integer(p.min_floors);
+  if (name == "z_threshold") return number(p.z_threshold);
+  if (name == "min_growth") return number(p.min_growth);
+  if (name == "min_growth_ratio") return number(p.min_growth_ratio);
+  if (name == "guard_window") return duration(p.guard_window);
+  if (name == "min_history") return duration(p.min_history);
+  if (name == "guard_margin") return number(p.guard_margin);
+  if (name == "guard_drawdown") return number(p.guard_drawdown);
+  if (name == "spans") return integer(p.spans);
+  if (name == "min_span_floors") return integer(p.min_span_floors);
+  if (name == "post_shift_z") return number(p.post_shift_z);
+  if (name == "recent_z") return number(p.recent_z);
+  if (name == "min_post_floors") return integer(p.min_post_floors);
+  if (name == "post_trim") return number(p.post_trim);
+  if (name == "max_lag_fraction") return number(p.max_lag_fraction);
+  if (name == "clear_z") return number(p.clear_z);
+  if (name == "guard_rank") return integer(p.guard_rank);
+  if (name == "confirm_time") return duration(p.confirm_time);
+  return absl::InvalidArgumentError(absl::StrCat("unknown detector parameter \"", name, "\""));
+}
+
+std::string FormatParams(const Params& p) {
+  return absl::StrCat(
+      "floor_window=", absl::FormatDuration(p.floor_window), "\n",
+      "trend_window=", absl::FormatDuration(p.trend_window), "\n",
+      "min_floors=", p.min_floors, "\n", "z_threshold=", p.z_threshold, "\n",
+      "min_growth=", p.min_growth, "\n", "min_growth_ratio=", p.min_growth_ratio, "\n",
+      "guard_window=", absl::FormatDuration(p.guard_window), "\n",
+      "min_history=", absl::FormatDuration(p.min_history), "\n",
+      "guard_margin=", p.guard_margin, "\n", "guard_drawdown=", p.guard_drawdown, "\n", "spans=", p.spans, "\n",
+      "min_span_floors=", p.min_span_floors, "\n", "post_shift_z=", p.post_shift_z, "\n", "recent_z=", p.recent_z, "\n", "min_post_floors=", p.min_post_floors, "\n", "post_trim=", p.post_trim, "\n", "max_lag_fraction=", p.max_lag_fraction, "\n",
+      "clear_z=", p.clear_z, "\n", "guard_rank=", p.guard_rank, "\n", "confirm_time=", absl::FormatDuration(p.confirm_time), "\n");
+}
+
+SeriesDetector::SeriesDetector(const Params& params)
+    : params_(params),
+      floor_seconds_(Seconds(params.floor_window)),
+      window_seconds_(Seconds(params.trend_window)),
+      guard_seconds_(Seconds(params.guard_window)),
+      min_history_seconds_(Seconds(params.min_history)),
+      bin_seconds_(std::max(floor_seconds_, guard_seconds_ / kGuardBins)),
+      tracker_(floor_seconds_) {
+  const size_t capacity = static_cast<size_t>(std::ceil(window_seconds_ / floor_seconds_)) + 1;
+  times_.reserve(capacity);
+  values_.reserve(capacity);
+  bins_.reserve(kGuardBins + 2);
+}
+
+void SeriesDetector::Reset() {
+  tracker_.Reset();
+  times_.clear();
+  values_.clear();
+  bins_.clear();
+  last_growth_ = 0;
+  evidence_since_ = -1;
+  verdict_ = Verdict();
+}
+
+Verdict SeriesDetector::Add(double t, double value, double process_start) {
+  if (have_t_ && !(t > last_t_)) return verdict_;
+  if (!std::isfinite(t) || !std::isfinite(value)) return verdict_;
+  have_t_ = true;
+  last_t_ = t;
+  if (process_start != 0 && std::isfinite(process_start)) {
+    if (process_start_ != 0 && process_start != process_start_) Reset();
+    process_start_ = process_start;
+  }
+  if (std::optional<Floor> floor = tracker_.Add(t, value)) {
+    AddFloor(*floor);
+    Judge(t);
+  }
+  return verdict_;
+}
+
+void SeriesDetector::AddFloor(const Floor& floor) {
+  if (times_.empty() && bins_.empty()) series_start_ = floor.start;
+  times_.push_back(floor.start);
+  values_.push_back(floor.value);
+  // Floors that leave the trend window live on as guard-bin maxima.
+  size_t evicted = 0;
+  while (evicted < times_.size() && times_[evicted] <= floor.start - window_seconds_) {
+    if (guard_seconds_ > 0) {
+      const int64_t index = static_cast<int64_t>(std::floor(times_[evicted] / bin_seconds_));
+      if (!bins_.empty() && bins_.back().index == index) {
+        bins_.back().max = std::max(bins_.back().max, values_[evicted]);
+      } else {
+        bins_.push_back(Bin{index, values_[evicted]});
+      }
+    }
+    ++evicted;
+  }
+  if (evicted > 0) {
+    times_.erase(times_.begin(), times_.begin() + evicted);
+    values_.erase(values_.begin(), values_.begin() + evicted);
+  }
+  size_t stale = 0;
+  while (stale < bins_.size() &&
+         static_cast<double>(bins_[stale].index + 1) * bin_seconds_ <=
+             floor.start - guard_seconds_) {
+    ++stale;
+  }
+  if (stale > 0) bins_.erase(bins_.begin(), bins_.begin() + stale);
+}
+
+bool SeriesDetector::IsNewHigh(size_t first, double margin) const {
+  if (guard_seconds_ <= 0) return true;
+  if (times_[first] - series_start_ < min_history_seconds_) return false;
+  const size_t n = values_.size();
+  const double newest = times_[n - 1];
+  thread_local std::vector<double> history;
+  history.clear();
+  for (const Bin& bin : bins_) {
+    if (static_cast<double>(bin.index + 1) * bin_seconds_ > newest - guard_seconds_) {
+      history.push_back(bin.max);
+    }
+  }
+  for (size_t i = 0; i < first; ++i) {
+    if (times_[i] > newest - guard_seconds_) history.push_back(values_[i]);
+  }
+  if (history.empty()) return true;
+  if (params_.guard_drawdown > 0) {
+    double peak = history.front(), drawdown = 0;
+    for (double v : history) {
+      peak = std::max(peak, v);
+      drawdown = std::max(drawdown, peak - v);
+    }
+    margin = std::max(margin, params_.guard_drawdown * drawdown);
+  }
+  const size_t rank = std::min<size_t>(history.size(), std::max(1, params_.guard_rank));
+  std::nth_element(history.begin(), history.begin() + (rank - 1), history.end(),
+                   std::greater<double>());
+  const double reference = history[rank - 1];
+  // The level now: both of the last two floors must clear the reference.
+  const double level = n >= 2 ? std::min(values_[n - 1], values_[n - 2]) : values_[n - 1];
+  return margin > 0 ? level >= reference + margin : level > reference;
+}
+
+size_t SeriesDetector::LargestShift(absl::Span<const double> x) const {
+  // The split that best explains x as two levels: the largest
+  // |mean(after) - mean(before)| * sqrt(before * after / n).
+  const size_t n = x.size();
+  double total = 0;
+  for (double v : x) total += v;
+  double before_sum = 0, best = -1;
+  size_t split = 0;
+  for (size_t k = 1; k < n; ++k) {
+    before_sum += x[k - 1];
+    const double before = static_cast<double>(k), after = static_cast<double>(n - k);
+    const double shift = std::abs((total - before_sum) / after - before_sum / before) *
+                         std::sqrt(before * after / static_cast<double>(n));
+    if (shift > best) {
+      best = shift;
+      split = k;
+    }
+  }
+  return split;
+}
+
+bool SeriesDetector::StillRising(absl::Span<const double> x) const {
+  if (params_.recent_z <= 0) return true;
+  const size_t recent = std::max<size_t>(4, x.size() / 3);
+  return MannKendallTest(x.subspan(x.size() - std::min(recent, x.size()))).z >= params_.recent_z;
+}
+
+void SeriesDetector::Judge(double now) {
+  const size_t n = values_.size();
+  if (n < static_cast<size_t>(params_.min_floors)) {
+    evidence_since_ = -1;
+    verdict_ = Verdict();
+    return;
+  }
+  const double level = Median(values_);
+  const double threshold = std::max(params_.min_growth, params_.min_growth_ratio * level);
+
+  bool fired = false;
+  Verdict best;
+  double full_z = 0, full_growth = 0, full_slope = 0;
+  for (int span = 0; span < params_.spans; ++span) {
+    const size_t len = n >> span;
+    if (span > 0 && len < static_cast<size_t>(params_.min_span_floors)) break;
+    const size_t first = n - len;
+    const absl::Span<const double> t = absl::MakeConstSpan(times_).subspan(first);
+    const absl::Span<const double> x = absl::MakeConstSpan(values_).subspan(first);
+    const MannKendall mk = MannKendallTest(x);
+    double slope = 0;
+    if (span == 0) slope = TheilSenSlope(t, x);
+    const double duration = t.back() - t.front() + floor_seconds_;
+    bool evidence = mk.z >= params_.z_threshold;
+    if (evidence) {
+      // Growth is measured after the largest level shift of the span, so a step
+      // followed by a plateau shows none while a ramp keeps its slope.
+      size_t split = params_.post_shift_z > 0 ? LargestShift(x) : 0;
+      split += static_cast<size_t>(params_.post_trim * static_cast<double>(len - split));
+      const size_t post = len - split;
+      evidence = post >= static_cast<size_t>(params_.min_post_floors);
+      if (evidence) {
+        const int max_lag =
+            params_.max_lag_fraction > 0
+                ? std::max(1, static_cast<int>(std::lround(params_.max_lag_fraction * post)))
+                : 0;
+        const double growth = TheilSenSlopeMaxLag(t.subspan(split), x.subspan(split), max_lag) *
+                              duration;
+        evidence = growth >= threshold && StillRising(x) &&
+                   (params_.post_shift_z <= 0 ||
+                    MannKendallTest(x.subspan(split)).z >= params_.post_shift_z) &&
+                   IsNewHigh(first, params_.guard_margin * threshold);
+#ifdef LEAKWATCH_TREND_DEBUG
+        std::fprintf(stderr, "t=%.0f span=%d len=%zu z=%.2f split=%zu growth=%.1f thr=%.1f rising=%d postz=%.2f newhigh=%d\n",
+                     now, span, len, mk.z, split, growth, threshold, StillRising(x),
+                     MannKendallTest(x.subspan(split)).z, IsNewHigh(first, params_.guard_margin * threshold));
+#endif
+        if (evidence && (!fired || mk.z > best.z)) {
+          best = Verdict{true, growth / duration * 3600, mk.z};
+        }
+      }
+    }
+    if (span == 0) {
+      full_z = mk.z;
+      full_slope = slope;
+      full_growth = slope * duration;
+    }
+    fired = fired || evidence;
+  }
+
+
+  bool confirmed = fired;
+  if (fired && !verdict_.suspected && params_.confirm_time > absl::ZeroDuration()) {
+    const double confirm = absl::ToDoubleSeconds(params_.confirm_time);
+    // Evidence of a slow leak flickers; a run survives gaps up to a third of the
+    // trend window.
+    if (evidence_since_ < 0 || now - last_evidence_ > std::max(confirm, window_seconds_ / 3)) {
+      evidence_since_ = now;
+      // The highest floor of the last confirm_time: a plateau will not beat
+      // it, a leak will.
+      high_at_since_ = values_[n - 1];
+      for (size_t i = n; i-- > 0 && times_[i] > times_[n - 1] - confirm;) {
+        high_at_since_ = std::max(high_at_since_, values_[i]);
+      }
+    }
+    last_evidence_ = now;
+    const double level = std::min(values_[n - 1], values_[n - 2]);
+    confirmed = now - evidence_since_ >= confirm && level > high_at_since_;
+  }
+  if (confirmed) {
+    last_growth_ = now;
+    verdict_ = best;
+    return;
+  }
+  if (verdict_.suspected) {
+    if (full_z >= params_.clear_z && full_growth >= 0.5 * threshold) last_growth_ = now;
+    if (now - last_growth_ < window_seconds_) {
+      verdict_ = Verdict{true, full_slope * 3600, full_z};
+      return;
+    }
+  }
+  verdict_ = Verdict{false, full_slope * 3600, full_z};
+}
+
+}  // namespace leakwatch::trend
