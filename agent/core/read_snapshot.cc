@@ -7,12 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
 #include "core/deadlock.h"
 #include "core/histogram.h"
 #include "core/kinds.h"
 #include "core/sites.h"
+#include "core/symbolize.h"
 #include "core/thread_record.h"
 
 namespace leakwatch::core {
@@ -99,6 +101,7 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
   struct PendingTask {
     Snapshot::Task task;
     int64_t start_ns;
+    std::vector<uintptr_t> stack;  // raw return addresses of the current wait
   };
   std::vector<PendingTask> tasks;
   std::vector<LockWaiter> lock_waiters;
@@ -181,6 +184,11 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
               bt.op = info->op;
             }
             bt.wait_seconds = (now - block.start_ns) / 1e9;
+            const int depth = std::min(rec->stack_depth.load(std::memory_order_acquire),
+                                       static_cast<int32_t>(kMaxStackFrames));
+            for (int f = 0; f < depth; ++f) {
+              it->stack.push_back(rec->stack[f].load(std::memory_order_relaxed));
+            }
             if (lock_waiter) {
               lock_waiter_task.back() = static_cast<int64_t>(&*it - &tasks[0]);
             }
@@ -255,8 +263,14 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
     std::stable_sort(tasks.begin(), tasks.end(),
                      [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
     snap.tasks.reserve(tasks.size());
+    absl::flat_hash_map<uintptr_t, std::string> labels;  // symbolize each address once
     for (auto& t : tasks) {
       if (options.include_thread_names) t.task.thread_name = ThreadName(t.task.tid);
+      for (uintptr_t ra : t.stack) {
+        auto [label, inserted] = labels.try_emplace(ra);
+        if (inserted) label->second = FrameLabel(ra);
+        t.task.stack.push_back(label->second);
+      }
       snap.tasks.push_back(std::move(t.task));
     }
   }

@@ -18,6 +18,7 @@
 #include "absl/debugging/stacktrace.h"
 #include "absl/debugging/symbolize.h"
 #include "absl/strings/str_cat.h"
+#include "core/symbolize.h"
 #include "leakwatch/internal/core.h"
 
 namespace leakwatch {
@@ -58,28 +59,6 @@ bool IsLockPlumbing(std::string_view name) {
            name.find("condition_variable") != std::string_view::npos;
   }
   return false;
-}
-
-// A label for the code at return address `ra` that is stable across runs:
-// "function+0xOFFSET" from the function's start, or "module+0xOFFSET" when the
-// function has no symbol. Never a raw address.
-std::string FrameLabel(uintptr_t ra, const char* symbol) {
-  const uintptr_t pc = ra - 1;  // inside the call instruction, not after it
-  if (symbol != nullptr) {
-    const void* start = _Unwind_FindEnclosingFunction(reinterpret_cast<void*>(pc));
-    if (start == nullptr) return symbol;
-    return absl::StrCat(symbol, "+0x", absl::Hex(ra - reinterpret_cast<uintptr_t>(start)));
-  }
-  Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(pc), &info) != 0 && info.dli_fname != nullptr) {
-    std::string_view module = info.dli_fname;
-    if (const size_t slash = module.rfind('/'); slash != std::string_view::npos) {
-      module.remove_prefix(slash + 1);
-    }
-    return absl::StrCat(module.empty() ? std::string("[unknown]") : std::string(module), "+0x",
-                        absl::Hex(ra - reinterpret_cast<uintptr_t>(info.dli_fbase)));
-  }
-  return "[unknown]";
 }
 
 constexpr uint32_t kPlumbingFrame = std::numeric_limits<uint32_t>::max();
@@ -138,8 +117,8 @@ FrameCache& GetFrameCache() {
 
 // Classifies the frame at return address `ra` (slow: symbolizes it).
 uint32_t ClassifyFrame(uintptr_t ra) {
+  char label[1024];
   char symbol[1024];
-  bool found;
   {
     // absl::Symbolize is thread-safe, but it hands a cached symbolizer between
     // threads with atomics inside the (uninstrumented) absl library, which TSan
@@ -147,10 +126,10 @@ uint32_t ClassifyFrame(uintptr_t ra) {
     // costs nothing and keeps TSan runs meaningful.
     static std::mutex symbolize_mu;  // constexpr-constructed, trivially destroyed
     std::lock_guard<std::mutex> lock(symbolize_mu);
-    found = absl::Symbolize(reinterpret_cast<void*>(ra - 1), symbol, sizeof symbol);
+    core::FrameLabel(ra, label, sizeof label, symbol, sizeof symbol);
   }
-  if (found && IsLockPlumbing(symbol)) return kPlumbingFrame;
-  return internal::SiteOfLabel(FrameLabel(ra, found ? symbol : nullptr), Op::kMutex);
+  if (symbol[0] != '\0' && IsLockPlumbing(symbol)) return kPlumbingFrame;
+  return internal::SiteOfLabel(label, Op::kMutex);
 }
 
 // The site of a contended lock() called by a standard wrapper.

@@ -21,8 +21,25 @@
 #include "prometheus/collectable.h"
 #include "prometheus/text_serializer.h"
 
+// The interposition layer, when linked or preloaded (weak: the exporter does
+// not depend on it). Agent threads' own waits are not recorded.
+extern "C" void leakwatch_intercept_set_agent_thread(int agent) __attribute__((weak));
+extern "C" void leakwatch_intercept_configure(const leakwatch::Config* config)
+    __attribute__((weak));
+
 namespace leakwatch {
 namespace {
+
+// Marks the calling thread, and the threads it creates meanwhile, as agent threads.
+class AgentThreads {
+ public:
+  AgentThreads() { Set(1); }
+  ~AgentThreads() { Set(0); }
+  static void Set(int agent) {
+    if (leakwatch_intercept_set_agent_thread != nullptr)
+      leakwatch_intercept_set_agent_thread(agent);
+  }
+};
 
 Snapshot TakeSnapshotWith(bool include_tasks, bool include_thread_names);
 
@@ -96,6 +113,8 @@ absl::Status Start(const Config& config) {
       a.stop_requested = false;
     }
     a.verdicts.Configure(config.detector);
+    if (leakwatch_intercept_configure != nullptr) leakwatch_intercept_configure(&config);
+    AgentThreads agent_threads;  // the HTTP workers and the sampler below
     if (config.exporter.enabled) {
       exporter::HttpServer::Handlers handlers;
       handlers.metrics = [] {

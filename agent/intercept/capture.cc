@@ -12,9 +12,9 @@
 #include <string_view>
 
 #include "core/sites.h"
+#include "core/symbolize.h"
 #include "core/thread_record.h"
 #include "intercept/intercept.h"
-#include "intercept/symbolize.h"
 #include "leakwatch/internal/core.h"
 
 namespace leakwatch::intercept {
@@ -110,7 +110,7 @@ uint32_t Classify(uintptr_t ra) noexcept {
   if (uint32_t c = g_cache.Find(key); c != kUnknown) return c;
   char label[8];
   char function[512];
-  FrameLabel(ra, label, sizeof label, function, sizeof function);
+  core::FrameLabel(ra, label, sizeof label, function, sizeof function);
   const std::string_view name = function;
   uint32_t c = kUser;
   if (name.find("__atomic_futex_unsigned_base") != std::string_view::npos ||
@@ -132,7 +132,7 @@ uint32_t SiteAt(uintptr_t ra, Op op) noexcept {
   const uint64_t key = Key(ra, static_cast<uint64_t>(op));
   if (uint32_t v = g_cache.Find(key); v != 0) return v - 1;
   char label[640];
-  FrameLabel(ra, label, sizeof label);
+  core::FrameLabel(ra, label, sizeof label);
   const uint32_t site = leakwatch::internal::SiteOfLabel(label, op);
   g_cache.Insert(key, site + 1);
   return site;
@@ -214,7 +214,7 @@ bool EnterRecording(const std::atomic<bool>& family) noexcept {
   return true;
 }
 
-Wait BeginWait(Op op, uintptr_t ra0, const void* resource) noexcept {
+Wait BeginWait(Op op, uintptr_t ra0, const void* resource, const int32_t* owner_tid_word) noexcept {
   ThreadState& ts = tls_state;
   Wait w;
   core::ThreadRecord* rec = core::CurrentRecord();
@@ -257,7 +257,7 @@ Wait BeginWait(Op op, uintptr_t ra0, const void* resource) noexcept {
   for (int i = 0; i < n; ++i) rec->stack[i].store(frames[i], std::memory_order_relaxed);
   rec->stack_depth.store(n, std::memory_order_release);
   w.site = site;
-  w.start_ns = leakwatch::internal::BeginBlock(site, resource);
+  w.start_ns = leakwatch::internal::BeginBlock(site, resource, owner_tid_word);
   ts.in_hook = false;
   return w;
 }
@@ -314,4 +314,8 @@ bool IsAgentThread() noexcept { return internal::tls_state.agent; }
 
 extern "C" void leakwatch_intercept_set_agent_thread(int agent) {
   leakwatch::intercept::SetAgentThread(agent != 0);
+}
+
+extern "C" void leakwatch_intercept_configure(const leakwatch::Config* config) {
+  if (config != nullptr) leakwatch::intercept::Configure(*config);
 }

@@ -45,7 +45,9 @@ bool EnterRecording(const std::atomic<bool>& family) noexcept;
 // Captures the stack of the wait whose hook was called from `ra0`, sites it
 // (`op`, or kFuture for a futex wait made by std::future's machinery when `op`
 // is kFutex) and marks the thread blocked. Clears tls_state.in_hook.
-Wait BeginWait(Op op, uintptr_t ra0, const void* resource) noexcept;
+// `owner_tid_word`: see internal::BeginBlock (untimed exclusive lock waits only).
+Wait BeginWait(Op op, uintptr_t ra0, const void* resource,
+               const int32_t* owner_tid_word = nullptr) noexcept;
 
 // Ends a wait (records its duration), or cancels it when the call did not sleep.
 void EndWait(const Wait& wait) noexcept;

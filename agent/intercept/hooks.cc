@@ -116,18 +116,23 @@ int RealMutexLock(pthread_mutex_t* m) noexcept {
   return r;
 }
 
-// Runs `call` as a recorded wait of `op` when `family` is on.
-#define LW_RECORDED(family, op, resource, call)                              \
-  do {                                                                       \
-    if (!EnterRecording(g_switches.family)) return call;                     \
-    const Wait w = BeginWait(op, reinterpret_cast<uintptr_t>(ra), resource); \
-    const int saved_errno_result = call;                                     \
-    EndWait(w);                                                              \
-    return saved_errno_result;                                               \
+// Runs `call` as a recorded wait of `op` when `family` is on. `owner` is the
+// lock's owner-tid word for untimed exclusive waits (deadlock detection), else
+// nullptr.
+#define LW_RECORDED_OWNED(family, op, resource, owner, call)                        \
+  do {                                                                              \
+    if (!EnterRecording(g_switches.family)) return call;                            \
+    const Wait w = BeginWait(op, reinterpret_cast<uintptr_t>(ra), resource, owner); \
+    const int saved_errno_result = call;                                            \
+    EndWait(w);                                                                     \
+    return saved_errno_result;                                                      \
   } while (0)
+#define LW_RECORDED(family, op, resource, call) \
+  LW_RECORDED_OWNED(family, op, resource, nullptr, call)
 
 __attribute__((noinline)) int SlowMutexLock(pthread_mutex_t* m, void* ra) noexcept {
-  LW_RECORDED(mutex, Op::kMutex, m, RealMutexLock(m));
+  // glibc keeps the owner's tid in __data.__owner (research B, addendum).
+  LW_RECORDED_OWNED(mutex, Op::kMutex, m, &m->__data.__owner, RealMutexLock(m));
 }
 
 struct StartArgs {
@@ -217,7 +222,8 @@ int pthread_rwlock_rdlock(pthread_rwlock_t* l) noexcept {
 int pthread_rwlock_wrlock(pthread_rwlock_t* l) noexcept {
   void* ra = __builtin_return_address(0);
   if (pthread_rwlock_trywrlock(l) == 0) return 0;
-  LW_RECORDED(rwlock, Op::kRwlock, l, real_wrlock.Get()(l));
+  // A writer waits for the current writer (__cur_writer; 0 while readers hold it).
+  LW_RECORDED_OWNED(rwlock, Op::kRwlock, l, &l->__data.__cur_writer, real_wrlock.Get()(l));
 }
 
 int pthread_rwlock_timedrdlock(pthread_rwlock_t* l, const struct timespec* t) noexcept {

@@ -44,5 +44,6 @@ class AgentThreadScope {
 // The same as C entry points, so code that must not depend on this layer (the
 // exporter) can call them through a weak declaration.
 extern "C" void leakwatch_intercept_set_agent_thread(int agent);
+extern "C" void leakwatch_intercept_configure(const leakwatch::Config* config);
 
 #endif  // LEAKWATCH_INTERCEPT_INTERCEPT_H_

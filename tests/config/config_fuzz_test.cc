@@ -16,6 +16,15 @@
 #include "gtest/gtest.h"
 #include "leakwatch/config.h"
 
+// Sanitizer builds cannot cap the address space (see ConfigFuzzTest); their
+// runtime aborts the test instead when its resident memory passes 4 GiB.
+#if defined(__SANITIZE_ADDRESS__)
+extern "C" const char* __asan_default_options() { return "hard_rss_limit_mb=4096"; }
+#endif
+#if defined(__SANITIZE_THREAD__)
+extern "C" const char* __tsan_default_options() { return "hard_rss_limit_mb=4096"; }
+#endif
+
 namespace leakwatch {
 namespace {
 

@@ -1,4 +1,4 @@
-#include "intercept/symbolize.h"
+#include "core/symbolize.h"
 
 #include <dlfcn.h>
 #include <unwind.h>
@@ -8,7 +8,7 @@
 
 #include "absl/debugging/symbolize.h"
 
-namespace leakwatch::intercept {
+namespace leakwatch::core {
 
 void FrameLabel(uintptr_t ra, char* out, size_t size, char* function,
                 size_t function_size) noexcept {
@@ -47,4 +47,4 @@ std::string FrameLabel(uintptr_t ra) {
   return label;
 }
 
-}  // namespace leakwatch::intercept
+}  // namespace leakwatch::core

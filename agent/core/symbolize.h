@@ -3,14 +3,14 @@
 // module's load address) when the function has no symbol. Never a raw address,
 // so labels survive restarts and ASLR.
 
-#ifndef LEAKWATCH_INTERCEPT_SYMBOLIZE_H_
-#define LEAKWATCH_INTERCEPT_SYMBOLIZE_H_
+#ifndef LEAKWATCH_CORE_SYMBOLIZE_H_
+#define LEAKWATCH_CORE_SYMBOLIZE_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-namespace leakwatch::intercept {
+namespace leakwatch::core {
 
 // Writes the label of return address `ra` into `out` (NUL-terminated, truncated
 // to `size`). Also stores the bare function name (or "" if unknown) into
@@ -22,6 +22,6 @@ void FrameLabel(uintptr_t ra, char* out, size_t size, char* function = nullptr,
 // FrameLabel as a string, for dumps.
 std::string FrameLabel(uintptr_t ra);
 
-}  // namespace leakwatch::intercept
+}  // namespace leakwatch::core
 
-#endif  // LEAKWATCH_INTERCEPT_SYMBOLIZE_H_
+#endif  // LEAKWATCH_CORE_SYMBOLIZE_H_
