@@ -4,20 +4,14 @@
 
 #include "leakwatch/sync.h"
 
-#include <dlfcn.h>
-#include <unwind.h>
-
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <mutex>
-#include <string>
 #include <string_view>
 
 #include "absl/debugging/stacktrace.h"
-#include "absl/debugging/symbolize.h"
-#include "absl/strings/str_cat.h"
 #include "core/symbolize.h"
 #include "leakwatch/internal/core.h"
 

@@ -267,14 +267,6 @@ size_t SeriesDetector::LargestShift(absl::Span<const double> x) const {
   return split;
 }
 
-double SeriesDetector::FloorNoise() const {
-  // Robust scale of floor-to-floor noise: MAD of consecutive differences / sqrt(2).
-  thread_local std::vector<double> diffs;
-  diffs.clear();
-  for (size_t i = 1; i < values_.size(); ++i) diffs.push_back(std::abs(values_[i] - values_[i - 1]));
-  return 1.4826 * Median(diffs) / std::sqrt(2.0);
-}
-
 bool SeriesDetector::StillRising(absl::Span<const double> x) const {
   if (params_.recent_z <= 0) return true;
   const size_t recent = std::max<size_t>(4, x.size() / 3);
@@ -349,15 +341,15 @@ void SeriesDetector::Judge(double now) {
     // trend window.
     if (evidence_since_ < 0 || now - last_evidence_ > std::max(confirm, window_seconds_ / 3)) {
       evidence_since_ = now;
-      // The typical level of the last confirm_time, plus one noise step.
-      thread_local std::vector<double> recent;
-      recent.clear();
-      for (size_t i = n; i-- > 0 && times_[i] > times_[n - 1] - confirm;) recent.push_back(values_[i]);
-      high_at_since_ = Median(recent) + FloorNoise();
+      // The highest floor of the last confirm_time: a plateau after a step
+      // stays below it, a leak climbs past it.
+      high_at_since_ = values_[n - 1];
+      for (size_t i = n; i-- > 0 && times_[i] > times_[n - 1] - confirm;) {
+        high_at_since_ = std::max(high_at_since_, values_[i]);
+      }
     }
     last_evidence_ = now;
-    // A plateau stays at that level; a leak climbs past it.
-    const double level = Median(absl::MakeConstSpan(values_).subspan(n - std::min<size_t>(n, 3)));
+    const double level = std::min(values_[n - 1], values_[n - 2]);
     confirmed = now - evidence_since_ >= confirm && level > high_at_since_;
   }
   if (confirmed) {

@@ -159,8 +159,6 @@ class SeriesDetector {
   bool IsNewHigh(size_t first, double margin) const;
   // The index in `x` where the largest shift in mean level begins.
   size_t LargestShift(absl::Span<const double> x) const;
-  // Robust standard deviation of floor-to-floor noise in the window.
-  double FloorNoise() const;
   // True when the last third of `x` rises with z >= recent_z.
   bool StillRising(absl::Span<const double> x) const;
 

@@ -46,9 +46,11 @@
 //
 // Thread-safety: every class here is safe for concurrent use from any number
 // of threads without external synchronization (that is their purpose). None
-// of them throws or allocates on its own behalf after construction; a Channel
-// propagates exceptions thrown by T's move or copy constructor. Misuse does not
-// crash: see WaitGroup::Add and Channel::Close. Memory ordering is that of the
+// of them throws. After construction they allocate only when a site is seen
+// for the first time (interning it, and symbolizing a call site reached
+// through a standard wrapper); a Channel propagates exceptions thrown by T's
+// move or copy constructor. Misuse does not crash: see WaitGroup::Add and
+// Channel::Close. Memory ordering is that of the
 // standard (and Go) primitives: an Unlock happens-before the next Lock that
 // acquires the mutex; a Send happens-before the Recv that gets its value; a
 // Close happens-before a Recv that reports the channel closed; a Done that
