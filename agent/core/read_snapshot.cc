@@ -50,9 +50,10 @@ BlockState ReadBlockState(const ThreadRecord& rec) {
   for (int attempt = 0; attempt < 4; ++attempt) {
     const int64_t start = rec.block_start_ns.load(std::memory_order_acquire);
     if (start == 0) return s;
-    const uint32_t site = rec.block_site.load(std::memory_order_relaxed);
-    const int32_t* owner_word = rec.block_owner_word.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    // Acquire loads keep the re-read of the start time below after them
+    // (a fence would do too, but TSan does not model fences).
+    const uint32_t site = rec.block_site.load(std::memory_order_acquire);
+    const int32_t* owner_word = rec.block_owner_word.load(std::memory_order_acquire);
     if (rec.block_start_ns.load(std::memory_order_relaxed) == start) {
       s.blocked = true;
       s.site = site;

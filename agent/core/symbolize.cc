@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 
 #include "absl/debugging/symbolize.h"
 
@@ -17,7 +18,17 @@ void FrameLabel(uintptr_t ra, char* out, size_t size, char* function,
   if (function != nullptr && function_size > 0) function[0] = '\0';
   const uintptr_t pc = ra - 1;  // inside the call instruction, not after it
   char symbol[512];
-  if (absl::Symbolize(reinterpret_cast<void*>(pc), symbol, sizeof symbol)) {
+  bool found;
+  {
+    // absl::Symbolize is thread-safe, but it passes a cached symbolizer between
+    // threads with atomics inside the uninstrumented absl library, which TSan
+    // cannot see. Symbolizing is rare (results are cached by callers), so a lock
+    // costs nothing and keeps TSan runs meaningful.
+    static std::mutex symbolize_mu;  // constexpr-constructed, trivially destroyed
+    std::lock_guard<std::mutex> lock(symbolize_mu);
+    found = absl::Symbolize(reinterpret_cast<void*>(pc), symbol, sizeof symbol);
+  }
+  if (found) {
     if (function != nullptr && function_size > 0) {
       std::snprintf(function, function_size, "%s", symbol);
     }

@@ -113,15 +113,7 @@ FrameCache& GetFrameCache() {
 uint32_t ClassifyFrame(uintptr_t ra) {
   char label[1024];
   char symbol[1024];
-  {
-    // absl::Symbolize is thread-safe, but it hands a cached symbolizer between
-    // threads with atomics inside the (uninstrumented) absl library, which TSan
-    // cannot see. Classification is rare (once per return address), so a lock
-    // costs nothing and keeps TSan runs meaningful.
-    static std::mutex symbolize_mu;  // constexpr-constructed, trivially destroyed
-    std::lock_guard<std::mutex> lock(symbolize_mu);
-    core::FrameLabel(ra, label, sizeof label, symbol, sizeof symbol);
-  }
+  core::FrameLabel(ra, label, sizeof label, symbol, sizeof symbol);  // slow; result cached
   if (symbol[0] != '\0' && IsLockPlumbing(symbol)) return kPlumbingFrame;
   return internal::SiteOfLabel(label, Op::kMutex);
 }

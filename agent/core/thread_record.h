@@ -63,7 +63,7 @@ struct alignas(64) ThreadRecord {
   absl::flat_hash_map<uint32_t, SiteHistogram*> by_site;  // owner only
 
   // Task ids handed out by this thread: [next_task_id, task_id_limit).
-  uint64_t next_task_id = 0;  // owner only
+  uint64_t next_task_id = 0;   // owner only
   uint64_t task_id_limit = 0;  // owner only
 
   ThreadRecord* prev = nullptr;  // registry list, guarded by Registry::mu

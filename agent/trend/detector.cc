@@ -30,8 +30,8 @@ Params FastPreset() {
   p.z_threshold = 2.33;
   p.min_growth = 3;
   p.min_growth_ratio = 0.05;
-  p.guard_window = absl::Hours(26);
   p.min_history = absl::ZeroDuration();
+  p.confirm_time = p.trend_window / 12;
   return p;
 }
 
@@ -43,7 +43,10 @@ Params ParamsFromConfig(const Config::Detector& config) {
   p.z_threshold = config.z_threshold;
   p.min_growth = config.min_growth;
   p.min_growth_ratio = config.min_growth_ratio;
+  // Hour-scale windows watch services with daily cycles: a rise is judged only
+  // against a full day of history. Minute-scale (demo) windows are not.
   if (config.trend_window < absl::Hours(1)) p.min_history = absl::ZeroDuration();
+  p.confirm_time = config.trend_window / 12;
   return p;
 }
 

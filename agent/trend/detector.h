@@ -64,7 +64,7 @@ struct Params {
   absl::Duration guard_window = absl::Hours(26);
   // Floors that must precede a rise before it can be judged new. Zero lets a
   // rise be judged against whatever history exists.
-  absl::Duration min_history = absl::Hours(12);
+  absl::Duration min_history = absl::Hours(24);
   // The latest floors must exceed the guard's reference by this fraction of the
   // growth threshold.
   double guard_margin = 0.5;
@@ -80,14 +80,14 @@ struct Params {
   int min_span_floors = 12;
   // Growth is the Theil–Sen slope over pairs at most this fraction of a span
   // apart (0 = all pairs): short lags keep a single step from reading as growth.
-  double max_lag_fraction = 0.25;
+  double max_lag_fraction = 0;
   // After the largest level shift inside a judged span, the floors must still
   // rise with at least this z: a single jump (a deploy, a resized pool) followed
   // by a plateau is not a leak. 0 disables.
   double post_shift_z = 1.64;
   // Floors needed after the largest level shift before a span is judged; the
   // first `post_trim` of them (the end of the transition) are not used.
-  int min_post_floors = 6;
+  int min_post_floors = 4;
   double post_trim = 0.34;
   // The most recent third of a judged span (at least 4 floors) must itself rise
   // with at least this z: a step is followed by a plateau, a leak keeps climbing.
@@ -100,7 +100,7 @@ struct Params {
   // Evidence must still hold this long after it first appeared, and the level
   // must by then exceed every floor seen up to that first moment: a step
   // plateaus, a leak keeps climbing. Zero suspects at once.
-  absl::Duration confirm_time = absl::ZeroDuration();
+  absl::Duration confirm_time = absl::Minutes(30);
   // While suspected, the window still "grows" when its z reaches this.
   double clear_z = 1.64;
 };

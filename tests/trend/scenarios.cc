@@ -1,7 +1,6 @@
 #include "scenarios.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -130,7 +129,7 @@ Scenario Generate(const std::string& family, int index, uint64_t seed, int days)
   Wander wander(rng, kHour);         // slow load wander, 1 h correlation
   Wander day_drift(rng, kDay);       // day-to-day drift of the daily level
   Wander fast(rng, 10 * 60);         // long-poll churn, 10 min correlation
-  double wander_size = getenv("LW_WANDER") ? atof(getenv("LW_WANDER")) : 0.03;
+  double wander_size = 0.02;
 
   // Family features.
   DailyCycle cycle;

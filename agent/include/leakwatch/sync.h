@@ -50,11 +50,11 @@
 // for the first time (interning it, and symbolizing a call site reached
 // through a standard wrapper); a Channel propagates exceptions thrown by T's
 // move or copy constructor. Misuse does not crash: see WaitGroup::Add and
-// Channel::Close. Memory ordering is that of the
-// standard (and Go) primitives: an Unlock happens-before the next Lock that
-// acquires the mutex; a Send happens-before the Recv that gets its value; a
-// Close happens-before a Recv that reports the channel closed; a Done that
-// brings the WaitGroup counter to zero happens-before the Wait it releases.
+// Channel::Close. Memory ordering is that of the standard (and Go)
+// primitives: an Unlock happens-before the next Lock that acquires the mutex;
+// a Send happens-before the Recv that gets its value; a Close happens-before a
+// Recv that reports the channel closed; a Done that brings the WaitGroup
+// counter to zero happens-before the Wait it releases.
 
 #ifndef LEAKWATCH_SYNC_H_
 #define LEAKWATCH_SYNC_H_
