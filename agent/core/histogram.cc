@@ -55,6 +55,10 @@ void SetLayout(const std::vector<double>& bounds_seconds) {
   std::lock_guard<std::mutex> lock(mu);
   const HistogramLayout* current = CurrentLayout();
   if (current->bounds_seconds == bounds_seconds) return;
+  // Readers may still hold the old layout: keep every layout alive (and
+  // reachable, for leak checkers). A process sees a handful of Start()s.
+  static auto* all_layouts = new std::vector<const HistogramLayout*>;
+  all_layouts->push_back(current);
   LayoutSlot().store(MakeLayout(bounds_seconds, current->generation + 1),
                      std::memory_order_release);
 }

@@ -1,11 +1,10 @@
 #include "trend/detector.h"
 
 #include <algorithm>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string_view>
-#include <cstdio>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -80,14 +79,25 @@ absl::Status ValidateParams(const Params& p) {
   if (!(p.guard_margin >= 0)) return absl::InvalidArgumentError("guard_margin must be >= 0");
   if (p.spans < 1 || p.spans > 3) return absl::InvalidArgumentError("spans must be 1, 2 or 3");
   if (p.min_span_floors < 3) return absl::InvalidArgumentError("min_span_floors must be >= 3");
+  if (p.min_post_floors < 3) return absl::InvalidArgumentError("min_post_floors must be >= 3");
+  if (!(p.post_trim >= 0 && p.post_trim < 1)) {
+    return absl::InvalidArgumentError("post_trim must be in [0, 1)");
+  }
+  if (!(p.max_lag_fraction >= 0 && p.max_lag_fraction <= 1)) {
+    return absl::InvalidArgumentError("max_lag_fraction must be in [0, 1]");
+  }
+  if (!(p.guard_drawdown >= 0)) return absl::InvalidArgumentError("guard_drawdown must be >= 0");
+  if (p.guard_rank < 1) return absl::InvalidArgumentError("guard_rank must be >= 1");
+  if (p.confirm_time < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("confirm_time must be >= 0");
+  }
   return absl::OkStatus();
 }
 
 absl::Status SetParam(Params& p, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", assignment, "\" is not name=value"));
+    return absl::InvalidArgumentError(absl::StrCat("\"", assignment, "\" is not name=value"));
   }
   const std::string name = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
@@ -134,16 +144,19 @@ absl::Status SetParam(Params& p, const std::string& assignment) {
 }
 
 std::string FormatParams(const Params& p) {
-  return absl::StrCat(
-      "floor_window=", absl::FormatDuration(p.floor_window), "\n",
-      "trend_window=", absl::FormatDuration(p.trend_window), "\n",
-      "min_floors=", p.min_floors, "\n", "z_threshold=", p.z_threshold, "\n",
-      "min_growth=", p.min_growth, "\n", "min_growth_ratio=", p.min_growth_ratio, "\n",
-      "guard_window=", absl::FormatDuration(p.guard_window), "\n",
-      "min_history=", absl::FormatDuration(p.min_history), "\n",
-      "guard_margin=", p.guard_margin, "\n", "guard_drawdown=", p.guard_drawdown, "\n", "spans=", p.spans, "\n",
-      "min_span_floors=", p.min_span_floors, "\n", "post_shift_z=", p.post_shift_z, "\n", "recent_z=", p.recent_z, "\n", "min_post_floors=", p.min_post_floors, "\n", "post_trim=", p.post_trim, "\n", "max_lag_fraction=", p.max_lag_fraction, "\n",
-      "clear_z=", p.clear_z, "\n", "guard_rank=", p.guard_rank, "\n", "confirm_time=", absl::FormatDuration(p.confirm_time), "\n");
+  return absl::StrCat("floor_window=", absl::FormatDuration(p.floor_window), "\n",
+                      "trend_window=", absl::FormatDuration(p.trend_window), "\n",
+                      "min_floors=", p.min_floors, "\n", "z_threshold=", p.z_threshold, "\n",
+                      "min_growth=", p.min_growth, "\n", "min_growth_ratio=", p.min_growth_ratio,
+                      "\n", "guard_window=", absl::FormatDuration(p.guard_window), "\n",
+                      "min_history=", absl::FormatDuration(p.min_history), "\n",
+                      "guard_margin=", p.guard_margin, "\n", "guard_drawdown=", p.guard_drawdown,
+                      "\n", "spans=", p.spans, "\n", "min_span_floors=", p.min_span_floors, "\n",
+                      "post_shift_z=", p.post_shift_z, "\n", "recent_z=", p.recent_z, "\n",
+                      "min_post_floors=", p.min_post_floors, "\n", "post_trim=", p.post_trim, "\n",
+                      "max_lag_fraction=", p.max_lag_fraction, "\n", "clear_z=", p.clear_z, "\n",
+                      "guard_rank=", p.guard_rank, "\n",
+                      "confirm_time=", absl::FormatDuration(p.confirm_time), "\n");
 }
 
 SeriesDetector::SeriesDetector(const Params& params)
@@ -208,9 +221,8 @@ void SeriesDetector::AddFloor(const Floor& floor) {
     values_.erase(values_.begin(), values_.begin() + evicted);
   }
   size_t stale = 0;
-  while (stale < bins_.size() &&
-         static_cast<double>(bins_[stale].index + 1) * bin_seconds_ <=
-             floor.start - guard_seconds_) {
+  while (stale < bins_.size() && static_cast<double>(bins_[stale].index + 1) * bin_seconds_ <=
+                                     floor.start - guard_seconds_) {
     ++stale;
   }
   if (stale > 0) bins_.erase(bins_.begin(), bins_.begin() + stale);
@@ -312,17 +324,12 @@ void SeriesDetector::Judge(double now) {
             params_.max_lag_fraction > 0
                 ? std::max(1, static_cast<int>(std::lround(params_.max_lag_fraction * post)))
                 : 0;
-        const double growth = TheilSenSlopeMaxLag(t.subspan(split), x.subspan(split), max_lag) *
-                              duration;
+        const double growth =
+            TheilSenSlopeMaxLag(t.subspan(split), x.subspan(split), max_lag) * duration;
         evidence = growth >= threshold && StillRising(x) &&
                    (params_.post_shift_z <= 0 ||
                     MannKendallTest(x.subspan(split)).z >= params_.post_shift_z) &&
                    IsNewHigh(first, params_.guard_margin * threshold);
-#ifdef LEAKWATCH_TREND_DEBUG
-        std::fprintf(stderr, "t=%.0f span=%d len=%zu z=%.2f split=%zu growth=%.1f thr=%.1f rising=%d postz=%.2f newhigh=%d\n",
-                     now, span, len, mk.z, split, growth, threshold, StillRising(x),
-                     MannKendallTest(x.subspan(split)).z, IsNewHigh(first, params_.guard_margin * threshold));
-#endif
         if (evidence && (!fired || mk.z > best.z)) {
           best = Verdict{true, growth / duration * 3600, mk.z};
         }
@@ -335,7 +342,6 @@ void SeriesDetector::Judge(double now) {
     }
     fired = fired || evidence;
   }
-
 
   bool confirmed = fired;
   if (fired && !verdict_.suspected && params_.confirm_time > absl::ZeroDuration()) {

@@ -8,30 +8,39 @@
 //   leakwatch::trend::Verdict v = detector.Add(t_seconds, stuck, process_start);
 //   if (v.suspected) ...  // v.growth_per_hour, v.z
 //
-// How it judges (each step is there because the benchmark in tests/trend needed it):
+// How it judges. Each step is there because the scenario benchmark in
+// tests/trend (leakwatch-trend --eval) showed false alarms or misses without it:
 //  1. Floors. Only the minimum of each `floor_window` bucket is kept, so bursts
 //     and queues that drain within a bucket vanish.
-//  2. Trend. Over the last `trend_window` of floors — and over its most recent
-//     half and quarter, so that a fast leak is seen before it fills the window —
-//     a tie-corrected Mann–Kendall z must reach `z_threshold` and the Theil–Sen
-//     growth across that span must reach max(min_growth, min_growth_ratio x the
-//     median floor of the window), where growth is measured on short-lag pairs
-//     and the floors must keep rising after the largest level shift in the
-//     span: a single step (a deploy, a resized pool) is not a leak. At least
+//  2. Trend. Over the last `trend_window` of floors, and over its recent half
+//     (and quarter) when those hold at least `min_span_floors` floors, a
+//     tie-corrected Mann–Kendall z must reach `z_threshold`. At least
 //     `min_floors` floors are needed.
-//  3. New high. The latest floors must exceed every floor seen in the preceding
-//     `guard_window` (26 h by default) by a margin. Daily cycles, load-following
-//     waiters and periodic drains rise steeply too, but only back to where they
-//     have been before; tasks that never finish push the floor to new heights.
-//     Until `min_history` of floors has been seen before the rise, there is
-//     nothing to compare against and nothing is suspected.
-//  4. Restarts. A new process start time clears the series (the leaked tasks
+//  3. Growth after the largest shift. The span is split where its mean level
+//     shifts most; after that split (minus a transition) the floors must still
+//     rise (z >= post_shift_z, and the most recent third too), and their
+//     Theil–Sen slope, taken across the span, must reach max(min_growth,
+//     min_growth_ratio x the median floor). A step (a deploy, a resized pool)
+//     followed by a plateau shows no growth after its shift; a leak does.
+//  4. New high. The latest floors must exceed every floor of the preceding
+//     `guard_window` (26 h) by max(guard_margin x the growth threshold,
+//     guard_drawdown x the largest fall seen in that history). Daily cycles,
+//     load-following waiters and periodic drains rise steeply too, but only back
+//     to where they have been; tasks that never finish push the floor to new
+//     heights. Nothing is judged before `min_history` (a day, so that a daily
+//     peak has been seen) of floors precedes the span.
+//  5. Confirmation. The evidence must still hold `confirm_time` after it first
+//     appeared, with the level above every floor of the confirm_time before that
+//     moment: a step plateaus, a leak keeps climbing.
+//  6. Restarts. A new process start time clears the series (the leaked tasks
 //     died with the process).
-//  5. Hysteresis. A verdict clears only after a full `trend_window` in which
+//  7. Hysteresis. A verdict clears only after a full `trend_window` in which
 //     the window showed no growth.
 //
 // Memory per series is bounded: the floors of one trend window plus one
-// maximum per guard bin (at most kGuardBins). Nothing here does I/O, locks, or
+// maximum per guard bin (at most kGuardBins + 1), about 1.5 KB with the defaults.
+// A judgment costs O(n^2) in the floors of the window (24 by default); the
+// other ticks fold a sample into the open floor in O(1). Nothing here does I/O, locks, or
 // starts threads; a SeriesDetector is a plain value, not thread-safe.
 
 #ifndef LEAKWATCH_TREND_DETECTOR_H_
@@ -58,12 +67,15 @@ struct Params {
   double min_growth = 20;
   double min_growth_ratio = 0.05;
 
-  // Derived by ParamsFromConfig; settable in code and by leakwatch-trend.
+  // Not configuration keys: ParamsFromConfig derives them (see there), code and
+  // `leakwatch-trend --set` may override them. The defaults are the values the
+  // scenario benchmark (tests/trend, seed 2) chose; see the issue-4 note.
   // How far back the new-high guard looks; covers a daily cycle. Zero disables
   // the guard.
   absl::Duration guard_window = absl::Hours(26);
-  // Floors that must precede a rise before it can be judged new. Zero lets a
-  // rise be judged against whatever history exists.
+  // Floors that must precede a judged span (since the series started or the
+  // process restarted). A day, so that a daily peak has been seen; zero (for
+  // minute-scale windows) judges against whatever history exists.
   absl::Duration min_history = absl::Hours(24);
   // The latest floors must exceed the guard's reference by this fraction of the
   // growth threshold.
@@ -98,8 +110,9 @@ struct Params {
   // bins, a one-off noise extreme only one.
   int guard_rank = 1;
   // Evidence must still hold this long after it first appeared, and the level
-  // must by then exceed every floor seen up to that first moment: a step
-  // plateaus, a leak keeps climbing. Zero suspects at once.
+  // must by then exceed every floor of the confirm_time before that moment: a
+  // step plateaus, a leak keeps climbing. Zero suspects at once. Derived as
+  // trend_window / 12.
   absl::Duration confirm_time = absl::Minutes(30);
   // While suspected, the window still "grows" when its z reaches this.
   double clear_z = 1.64;
@@ -153,9 +166,10 @@ class SeriesDetector {
   void Reset();
   void AddFloor(const Floor& floor);
   void Judge(double now);
-  // The new-high guard for the span starting at floor `first`: true when the
-  // latest floors exceed, by `margin`, every floor before the span within
-  // guard_window, and that history reaches back at least min_history.
+  // The new-high guard for the span starting at floor `first`: true when at
+  // least min_history of floors precede the span and the latest two floors
+  // exceed the guard_rank-th highest floor before the span (within
+  // guard_window) by max(margin, guard_drawdown x that history's drawdown).
   bool IsNewHigh(size_t first, double margin) const;
   // The index in `x` where the largest shift in mean level begins.
   size_t LargestShift(absl::Span<const double> x) const;
@@ -172,12 +186,12 @@ class SeriesDetector {
   FloorTracker tracker_;
   std::vector<double> times_;   // floor start times in the trend window, oldest first
   std::vector<double> values_;  // the floors themselves
-  std::vector<Bin> bins_;      // max of floors that left the window, oldest first
-  double series_start_ = 0;  // first floor since the last reset
+  std::vector<Bin> bins_;       // max of floors that left the window, oldest first
+  double series_start_ = 0;     // first floor since the last reset
   double last_t_ = 0;
   bool have_t_ = false;
   double process_start_ = 0;
-  double last_growth_ = 0;  // time growth was last seen while suspected
+  double last_growth_ = 0;      // time growth was last seen while suspected
   double evidence_since_ = -1;  // start of the current run of evidence, -1 = none
   double last_evidence_ = 0;    // latest floor with evidence
   double high_at_since_ = 0;    // highest floor when the run started

@@ -147,7 +147,8 @@ TEST(Registry, StuckAndLongLivedFollowTheThresholds) {
 }
 
 TEST(Registry, ManyShortLivedThreadsLeaveConsistentTotals) {
-  const auto* k0 = FindKind(TakeSnapshot(), "thread");
+  const Snapshot s0 = TakeSnapshot();
+  const auto* k0 = FindKind(s0, "thread");
   const uint64_t started0 = k0->started_total;
   const uint64_t finished0 = k0->finished_total;
   for (int round = 0; round < 10; ++round) {

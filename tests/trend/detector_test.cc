@@ -1,10 +1,10 @@
 #include "trend/detector.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <functional>
 #include <optional>
-
-#include <gtest/gtest.h>
 
 #include "leakwatch/config.h"
 
@@ -18,18 +18,18 @@ constexpr double kHour = 3600;
 // tie-free floors.
 double Noise(long i) { return static_cast<double>((i * 7919 + 13) % 9) - 4; }
 
-struct Run {
+struct FedSeries {
   std::optional<double> first_suspected;  // seconds after kT0
   std::optional<double> last_suspected;
   Verdict last;
 };
 
 // Feeds value(t) (t in seconds after kT0) every `step` seconds for `seconds`.
-Run Feed(SeriesDetector& d, double seconds, double step,
-         const std::function<double(double)>& value,
-         const std::function<double(double)>& process_start = [](double) { return kT0 - 60; },
-         double from = 0) {
-  Run run;
+FedSeries Feed(
+    SeriesDetector& d, double seconds, double step, const std::function<double(double)>& value,
+    const std::function<double(double)>& process_start = [](double) { return kT0 - 60; },
+    double from = 0) {
+  FedSeries run;
   for (double t = from; t < from + seconds; t += step) {
     run.last = d.Add(kT0 + t, value(t), process_start(t));
     if (run.last.suspected) {
@@ -44,7 +44,7 @@ double Flat(double level, double t) { return level + Noise(static_cast<long>(t /
 
 TEST(SeriesDetectorTest, ConstantIdlePoolIsNeverSuspectedAndHasZeroZ) {
   SeriesDetector d(ProductionPreset());
-  Run run = Feed(d, 3 * 24 * kHour, 60, [](double) { return 16; });
+  FedSeries run = Feed(d, 3 * 24 * kHour, 60, [](double) { return 16; });
   EXPECT_FALSE(run.first_suspected.has_value());
   EXPECT_EQ(run.last.z, 0);
   EXPECT_EQ(run.last.growth_per_hour, 0);
@@ -52,14 +52,14 @@ TEST(SeriesDetectorTest, ConstantIdlePoolIsNeverSuspectedAndHasZeroZ) {
 
 TEST(SeriesDetectorTest, FlatNoisySeriesIsNeverSuspected) {
   SeriesDetector d(ProductionPreset());
-  Run run = Feed(d, 4 * 24 * kHour, 60, [](double t) { return Flat(300, t); });
+  FedSeries run = Feed(d, 4 * 24 * kHour, 60, [](double t) { return Flat(300, t); });
   EXPECT_FALSE(run.first_suspected.has_value());
 }
 
 TEST(SeriesDetectorTest, LinearLeakAfterADayOfHistoryIsSuspectedWithItsGrowth) {
   SeriesDetector d(ProductionPreset());
   const double start = 30 * kHour;
-  Run run = Feed(d, 48 * kHour, 60, [&](double t) {
+  FedSeries run = Feed(d, 48 * kHour, 60, [&](double t) {
     return Flat(300, t) + (t > start ? 30 * (t - start) / kHour : 0);  // +10%/h
   });
   ASSERT_TRUE(run.first_suspected.has_value());
@@ -72,24 +72,25 @@ TEST(SeriesDetectorTest, LinearLeakAfterADayOfHistoryIsSuspectedWithItsGrowth) {
 
 TEST(SeriesDetectorTest, NothingIsSuspectedBeforeADayOfHistory) {
   SeriesDetector d(ProductionPreset());
-  // A leak from the first sample: judged only once 24 h of floors exist.
-  Run run = Feed(d, 40 * kHour, 60, [](double t) { return Flat(300, t) + 20 * t / kHour; });
+  // A leak from the first sample: a span is judged only once 24 h of floors
+  // precede it, so the half-window span (3 h) is first judged at 27 h.
+  FedSeries run = Feed(d, 40 * kHour, 60, [](double t) { return Flat(300, t) + 20 * t / kHour; });
   ASSERT_TRUE(run.first_suspected.has_value());
   EXPECT_GE(*run.first_suspected, 24 * kHour);
-  EXPECT_LE(*run.first_suspected, 27 * kHour);
+  EXPECT_LE(*run.first_suspected, 28 * kHour);
 }
 
 TEST(SeriesDetectorTest, ProcessRestartClearsTheVerdictAndTheHistory) {
   SeriesDetector d(ProductionPreset());
   auto leak = [](double t) { return Flat(300, t) + 20 * t / kHour; };
-  Run before = Feed(d, 36 * kHour, 60, leak);
+  FedSeries before = Feed(d, 36 * kHour, 60, leak);
   ASSERT_TRUE(before.last.suspected);
   // The same leak in a new process: the verdict clears at once and the old
   // history no longer counts (a fresh day of history is needed again).
   const double restart = 36 * kHour;
   auto new_process = [&](double) { return kT0 + restart; };
   EXPECT_FALSE(d.Add(kT0 + restart, 300, kT0 + restart).suspected);
-  Run after = Feed(
+  FedSeries after = Feed(
       d, 20 * kHour, 60, [&](double t) { return Flat(300, t) + 20 * (t - restart) / kHour; },
       new_process, restart + 60);
   EXPECT_FALSE(after.first_suspected.has_value());
@@ -98,7 +99,7 @@ TEST(SeriesDetectorTest, ProcessRestartClearsTheVerdictAndTheHistory) {
 TEST(SeriesDetectorTest, VerdictClearsOnlyAfterAFullWindowWithoutGrowth) {
   SeriesDetector d(ProductionPreset());
   const double start = 30 * kHour, stop = 40 * kHour;
-  Run run = Feed(d, 60 * kHour, 60, [&](double t) {
+  FedSeries run = Feed(d, 60 * kHour, 60, [&](double t) {
     const double leaked = 30 * (std::min(t, stop) - start) / kHour;
     return Flat(300, t) + (t > start ? leaked : 0);
   });
@@ -111,7 +112,7 @@ TEST(SeriesDetectorTest, VerdictClearsOnlyAfterAFullWindowWithoutGrowth) {
 
 TEST(SeriesDetectorTest, StepThenPlateauIsNotALeak) {
   SeriesDetector d(ProductionPreset());
-  Run run = Feed(d, 72 * kHour, 60, [](double t) {
+  FedSeries run = Feed(d, 72 * kHour, 60, [](double t) {
     return Flat(300, t) + (t > 30 * kHour ? 150 : 0);  // pool grows by half
   });
   EXPECT_FALSE(run.first_suspected.has_value());
@@ -119,7 +120,7 @@ TEST(SeriesDetectorTest, StepThenPlateauIsNotALeak) {
 
 TEST(SeriesDetectorTest, DailyCycleIsNotALeak) {
   SeriesDetector d(ProductionPreset());
-  Run run = Feed(d, 5 * 24 * kHour, 60, [](double t) {
+  FedSeries run = Feed(d, 5 * 24 * kHour, 60, [](double t) {
     return Flat(500, t) + 200 * std::sin(2 * M_PI * t / (24 * kHour));
   });
   EXPECT_FALSE(run.first_suspected.has_value());
@@ -128,7 +129,7 @@ TEST(SeriesDetectorTest, DailyCycleIsNotALeak) {
 TEST(SeriesDetectorTest, LeakOnTopOfADailyCycleIsSuspected) {
   SeriesDetector d(ProductionPreset());
   const double start = 50 * kHour;
-  Run run = Feed(d, 5 * 24 * kHour, 60, [&](double t) {
+  FedSeries run = Feed(d, 5 * 24 * kHour, 60, [&](double t) {
     return Flat(500, t) + 200 * std::sin(2 * M_PI * t / (24 * kHour)) +
            (t > start ? 10 * (t - start) / kHour : 0);
   });
@@ -138,7 +139,7 @@ TEST(SeriesDetectorTest, LeakOnTopOfADailyCycleIsSuspected) {
 
 TEST(SeriesDetectorTest, PeriodicDrainSawtoothIsNotALeak) {
   SeriesDetector d(ProductionPreset());
-  Run run = Feed(d, 4 * 24 * kHour, 60, [](double t) {
+  FedSeries run = Feed(d, 4 * 24 * kHour, 60, [](double t) {
     const double period = 150 * 60;  // tasks queue for 150 min, then drain
     return Flat(100, t) + 200 * std::fmod(t, period) / period;
   });
@@ -157,7 +158,7 @@ TEST(SeriesDetectorTest, SamplesNotLaterThanThePreviousAreIgnored) {
 TEST(SeriesDetectorTest, FastPresetFlagsADemoLeakWithinTwoMinutes) {
   SeriesDetector d(FastPreset());
   // One sample a second; a stuck task leaks every two seconds from t = 120 s.
-  Run run = Feed(d, 600, 1, [](double t) {
+  FedSeries run = Feed(d, 600, 1, [](double t) {
     return 4 + Noise(static_cast<long>(t)) / 2 + (t >= 120 ? std::floor((t - 120) / 2) : 0);
   });
   ASSERT_TRUE(run.first_suspected.has_value());
@@ -167,10 +168,12 @@ TEST(SeriesDetectorTest, FastPresetFlagsADemoLeakWithinTwoMinutes) {
 
 TEST(SeriesDetectorTest, FastPresetIgnoresFlatAndSawtoothDemoSeries) {
   SeriesDetector flat(FastPreset()), saw(FastPreset());
-  EXPECT_FALSE(Feed(flat, 900, 1, [](double t) { return 5 + Noise(static_cast<long>(t)) / 2; })
-                   .first_suspected.has_value());
-  EXPECT_FALSE(Feed(saw, 900, 1, [](double t) { return 3 + std::fmod(t, 40) / 2; })
-                   .first_suspected.has_value());
+  EXPECT_FALSE(Feed(flat, 900, 1, [](double t) {
+                 return 5 + Noise(static_cast<long>(t)) / 2;
+               }).first_suspected.has_value());
+  EXPECT_FALSE(Feed(saw, 900, 1, [](double t) {
+                 return 3 + std::fmod(t, 40) / 2;
+               }).first_suspected.has_value());
 }
 
 TEST(ParamsTest, ProductionPresetMatchesTheConfigDefaults) {
@@ -209,8 +212,7 @@ TEST(ParamsTest, SetParamParsesDurationsAndNumbersAndNamesBadInput) {
   ASSERT_TRUE(SetParam(p, "min_growth=7.5").ok());
   EXPECT_EQ(p.trend_window, absl::Hours(4));
   EXPECT_EQ(p.min_growth, 7.5);
-  EXPECT_NE(SetParam(p, "trend_window=4x").message().find("trend_window"),
-            absl::string_view::npos);
+  EXPECT_NE(SetParam(p, "trend_window=4x").message().find("trend_window"), absl::string_view::npos);
   EXPECT_NE(SetParam(p, "bogus=1").message().find("bogus"), absl::string_view::npos);
   EXPECT_FALSE(SetParam(p, "min_floors").ok());
 }

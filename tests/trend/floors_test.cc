@@ -1,8 +1,8 @@
 #include "trend/floors.h"
 
-#include <optional>
-
 #include <gtest/gtest.h>
+
+#include <optional>
 
 namespace leakwatch::trend {
 namespace {

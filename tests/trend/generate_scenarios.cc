@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
         return Usage("--per-family needs a positive integer");
       }
     } else if (arg == "--days") {
-      if (!absl::SimpleAtoi(value, &days) || days < 1) return Usage("--days needs a positive integer");
+      if (!absl::SimpleAtoi(value, &days) || days < 1)
+        return Usage("--days needs a positive integer");
     } else if (arg == "--seed") {
       if (!absl::SimpleAtoi(value, &seed)) return Usage("--seed needs an unsigned integer");
     } else if (arg == "--family") {
@@ -56,7 +57,8 @@ int main(int argc, char** argv) {
     }
   }
   if (out.empty()) return Usage("--out DIR is required");
-  absl::Status status = leakwatch::trendtest::WriteScenarioSet(out, per_family, seed, days, families);
+  absl::Status status =
+      leakwatch::trendtest::WriteScenarioSet(out, per_family, seed, days, families);
   if (!status.ok()) {
     std::fprintf(stderr, "leakwatch-trend-scenarios: %s\n", std::string(status.message()).c_str());
     return 1;

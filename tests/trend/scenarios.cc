@@ -31,9 +31,7 @@ class Rng {
   }
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
   double Uniform(double lo, double hi) { return lo + (hi - lo) * Uniform(); }
-  double LogUniform(double lo, double hi) {
-    return std::exp(Uniform(std::log(lo), std::log(hi)));
-  }
+  double LogUniform(double lo, double hi) { return std::exp(Uniform(std::log(lo), std::log(hi))); }
   double Normal() {
     const double u1 = 1.0 - Uniform();  // (0, 1]
     const double u2 = Uniform();
@@ -126,9 +124,9 @@ Scenario Generate(const std::string& family, int index, uint64_t seed, int days)
   const bool small = family == "leak_2pct_small";
   double level = leak ? (small ? rng.LogUniform(20, 200) : rng.LogUniform(200, 2000))
                       : rng.LogUniform(5, 2000);
-  Wander wander(rng, kHour);         // slow load wander, 1 h correlation
-  Wander day_drift(rng, kDay);       // day-to-day drift of the daily level
-  Wander fast(rng, 10 * 60);         // long-poll churn, 10 min correlation
+  Wander wander(rng, kHour);    // slow load wander, 1 h correlation
+  Wander day_drift(rng, kDay);  // day-to-day drift of the daily level
+  Wander fast(rng, 10 * 60);    // long-poll churn, 10 min correlation
   double wander_size = 0.02;
 
   // Family features.
@@ -243,9 +241,9 @@ Scenario Generate(const std::string& family, int index, uint64_t seed, int days)
 
 const std::vector<std::string>& Families() {
   static const std::vector<std::string> families = {
-      "flat",        "daily",     "bursts",     "sawtooth",  "step",
-      "restarts",    "idle_pool", "longpoll",   "leak_0.5pct", "leak_2pct",
-      "leak_10pct",  "step_leak", "daily_leak", "restart_leak", "leak_2pct_small"};
+      "flat",       "daily",     "bursts",     "sawtooth",     "step",
+      "restarts",   "idle_pool", "longpoll",   "leak_0.5pct",  "leak_2pct",
+      "leak_10pct", "step_leak", "daily_leak", "restart_leak", "leak_2pct_small"};
   return families;
 }
 

@@ -1,8 +1,8 @@
 #include "scenarios.h"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 namespace leakwatch::trendtest {
 namespace {
@@ -74,8 +74,7 @@ TEST(ScenariosTest, LinearLeakGrowsAtItsRate) {
 }
 
 TEST(ScenariosTest, UnknownFamilyIsAnError) {
-  EXPECT_EQ(GenerateScenario("nope", 0, 1, 5).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GenerateScenario("nope", 0, 1, 5).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

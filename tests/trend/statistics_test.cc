@@ -1,9 +1,9 @@
 #include "trend/statistics.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace leakwatch::trend {
 namespace {

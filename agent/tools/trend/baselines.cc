@@ -87,18 +87,13 @@ OlsBaseline::OlsBaseline(double horizon_seconds, double min_growth, double min_g
 bool OlsBaseline::Add(double t, double value, double /*process_start*/) {
   regression_.Add(t, value);
   const bool condition =
-      regression_.size() >= 2 &&
-      regression_.Slope() * horizon_ >
-          std::max(min_growth_, min_growth_ratio_ * regression_.Mean());
+      regression_.size() >= 2 && regression_.Slope() * horizon_ >
+                                     std::max(min_growth_, min_growth_ratio_ * regression_.Mean());
   return for_.Update(t, condition);
 }
 
 PromqlFallbackBaseline::PromqlFallbackBaseline()
-    : raw_min15m_(15 * kMinute),
-      recent_(kHour),
-      offset_(kHour),
-      deriv_(6 * kHour),
-      for_(kHour) {}
+    : raw_min15m_(15 * kMinute), recent_(kHour), offset_(kHour), deriv_(6 * kHour), for_(kHour) {}
 
 bool PromqlFallbackBaseline::Add(double t, double value, double process_start) {
   if (have_process_start_ && process_start != process_start_) last_change_ = t;

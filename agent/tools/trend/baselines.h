@@ -94,15 +94,15 @@ class PromqlFallbackBaseline {
   bool Add(double t, double value, double process_start);
 
  private:
-  SlidingMin raw_min15m_;                    // min_over_time(v[15m])
-  SlidingMin recent_;                        // min_over_time(min15m[1h])
+  SlidingMin raw_min15m_;                           // min_over_time(v[15m])
+  SlidingMin recent_;                               // min_over_time(min15m[1h])
   std::deque<std::pair<double, double>> recorded_;  // min15m over the last 7h
-  size_t offset_inserted_ = 0;               // recorded_ points already in offset_
-  SlidingMin offset_;                        // min_over_time(min15m[1h] offset 6h)
-  SlidingRegression deriv_;                  // deriv(min15m[6h])
+  size_t offset_inserted_ = 0;                      // recorded_ points already in offset_
+  SlidingMin offset_;                               // min_over_time(min15m[1h] offset 6h)
+  SlidingRegression deriv_;                         // deriv(min15m[6h])
   double process_start_ = 0;
   bool have_process_start_ = false;
-  double last_change_ = -1e300;              // time process_start last changed
+  double last_change_ = -1e300;  // time process_start last changed
   ForClause for_;
 };
 

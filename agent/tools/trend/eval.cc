@@ -174,16 +174,15 @@ std::string FormatScoresTable(const std::vector<FamilyScore>& scores) {
 std::string FormatScoresCsv(const std::vector<FamilyScore>& scores) {
   std::string out =
       "family,leaking,series,detector,recall,fa_episodes,exposure_days,fa_per_series_day,"
-      "detected,median_latency_h,p90_latency_h\n";
+      "detected,median_latency_h,p90_latency_h,label\n";
   for (const FamilyScore& f : scores) {
     for (int d = 0; d < kDetectors; ++d) {
       const DetectorScore& s = f.detectors[d];
-      absl::StrAppend(&out, f.family, ",", f.leaking ? 1 : 0, ",", f.series, ",",
-                      kDetectorNames[d], ",", f.leaking ? Number(s.Recall(), 4) : "", ",",
-                      s.false_alarm_episodes, ",", Number(s.exposure_days, 3), ",",
-                      Number(s.FalseAlarmsPerSeriesDay(), 4), ",", s.detected, ",",
-                      Number(s.MedianLatencyHours(), 3), ",",
-                      Number(s.QuantileLatencyHours(0.9), 3), "\n");
+      absl::StrAppend(&out, f.family, ",", f.leaking ? 1 : 0, ",", f.series, ",", kDetectorIds[d],
+                      ",", f.leaking ? Number(s.Recall(), 4) : "", ",", s.false_alarm_episodes, ",",
+                      Number(s.exposure_days, 3), ",", Number(s.FalseAlarmsPerSeriesDay(), 4), ",",
+                      s.detected, ",", Number(s.MedianLatencyHours(), 3), ",",
+                      Number(s.QuantileLatencyHours(0.9), 3), ",\"", kDetectorNames[d], "\"\n");
     }
   }
   return out;

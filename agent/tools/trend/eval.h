@@ -25,9 +25,10 @@
 
 namespace leakwatch::trendtool {
 
-// The detectors scored, in output order.
+// The detectors scored, in output order: a short id and a label.
+inline constexpr const char* kDetectorIds[] = {"leakwatch", "ols-1h", "promql-fallback"};
 inline constexpr const char* kDetectorNames[] = {
-    "leakwatch", "ols-1h (predict_linear style; for: 1h)",
+    "leakwatch", "ols-1h (predict_linear style, for: 1h)",
     "promql-fallback (alerts/ rule, approximated in C++)"};
 inline constexpr int kDetectors = 3;
 
@@ -35,8 +36,8 @@ struct DetectorScore {
   int leaking_series = 0;
   int detected = 0;
   int false_alarm_episodes = 0;
-  double exposure_days = 0;        // series-days in which an alarm is false
-  std::vector<double> latencies;   // hours, one per detected series
+  double exposure_days = 0;       // series-days in which an alarm is false
+  std::vector<double> latencies;  // hours, one per detected series
   double Recall() const;
   double FalseAlarmsPerSeriesDay() const;
   double MedianLatencyHours() const;  // NaN when nothing was detected
@@ -57,7 +58,8 @@ absl::StatusOr<std::vector<FamilyScore>> EvaluateScenarioSet(const std::string& 
 // A Markdown table (one row per family and detector).
 std::string FormatScoresTable(const std::vector<FamilyScore>& scores);
 // CSV: family,leaking,series,detector,recall,fa_episodes,exposure_days,
-// fa_per_series_day,detected,median_latency_h,p90_latency_h
+// fa_per_series_day,detected,median_latency_h,p90_latency_h,label (detector is
+// the short id, label the quoted description)
 std::string FormatScoresCsv(const std::vector<FamilyScore>& scores);
 
 }  // namespace leakwatch::trendtool

@@ -52,9 +52,7 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
-int ExitCodeFor(const absl::Status& status) {
-  return absl::IsInvalidArgument(status) ? 2 : 1;
-}
+int ExitCodeFor(const absl::Status& status) { return absl::IsInvalidArgument(status) ? 2 : 1; }
 
 }  // namespace
 
@@ -129,7 +127,8 @@ int main(int argc, char** argv) {
     }
     absl::StatusOr<std::vector<leakwatch::trendtool::FamilyScore>> scores =
         leakwatch::trendtool::EvaluateScenarioSet(eval_dir, params);
-    if (!scores.ok()) return Fail(ExitCodeFor(scores.status()), std::string(scores.status().message()));
+    if (!scores.ok())
+      return Fail(ExitCodeFor(scores.status()), std::string(scores.status().message()));
     const std::string out = format == "csv" ? leakwatch::trendtool::FormatScoresCsv(*scores)
                                             : leakwatch::trendtool::FormatScoresTable(*scores);
     std::fputs(out.c_str(), stdout);

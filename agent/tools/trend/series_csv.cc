@@ -41,8 +41,7 @@ absl::StatusOr<std::vector<SeriesRow>> ParseSeriesCsv(absl::string_view text) {
     if (header) {
       if ((fields.size() != 2 && fields.size() != 3) || fields[1] != "value" ||
           (fields.size() == 3 && fields[2] != "process_start")) {
-        return LineError(line_number,
-                         "a header must be \"t,value\" or \"t,value,process_start\"");
+        return LineError(line_number, "a header must be \"t,value\" or \"t,value,process_start\"");
       }
       continue;
     }

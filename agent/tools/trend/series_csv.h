@@ -13,10 +13,10 @@
 #define LEAKWATCH_TOOLS_TREND_SERIES_CSV_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace leakwatch::trendtool {
 
