@@ -69,8 +69,8 @@ void SiteHistogram::Reset(uint32_t new_generation) noexcept {
   generation.store(new_generation, std::memory_order_release);
 }
 
-void HistogramTotals::Add(const SiteHistogram& h) noexcept {
-  for (int i = 0; i <= kMaxBuckets; ++i) buckets[i] += h.buckets[i].load(std::memory_order_relaxed);
+void HistogramTotals::Add(const SiteHistogram& h, int bucket_count) noexcept {
+  for (int i = 0; i < bucket_count; ++i) buckets[i] += h.buckets[i].load(std::memory_order_relaxed);
   sum_ns += h.sum_ns.load(std::memory_order_relaxed);
 }
 

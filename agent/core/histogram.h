@@ -63,7 +63,8 @@ struct SiteHistogram {
 struct HistogramTotals {
   uint64_t buckets[kMaxBuckets + 1] = {};
   uint64_t sum_ns = 0;
-  void Add(const SiteHistogram& h) noexcept;
+  // Adds the first `buckets` buckets (the layout's bounds + 1) and the sum.
+  void Add(const SiteHistogram& h, int buckets = kMaxBuckets + 1) noexcept;
   void Add(const HistogramTotals& h) noexcept;
 };
 

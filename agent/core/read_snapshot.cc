@@ -89,7 +89,9 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
   const uint32_t site_limit = SiteIdLimit();
   std::vector<SiteAccumulator> sites(site_limit);
   KindAccumulator kinds[kMaxKinds];
-  const uint32_t generation = CurrentLayout()->generation;
+  const HistogramLayout* layout = CurrentLayout();
+  const uint32_t generation = layout->generation;
+  const int bucket_count = layout->num_bounds + 1;
 
   auto account_task = [&](uint16_t kind, int64_t start_ns) {
     KindAccumulator& k = kinds[kind];
@@ -201,7 +203,7 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
            h = h->next) {
         if (h->site >= site_limit) continue;
         if (h->generation.load(std::memory_order_acquire) != generation) continue;
-        sites[h->site].durations.Add(*h);
+        sites[h->site].durations.Add(*h, bucket_count);
         sites[h->site].has_durations = true;
       }
     }
@@ -219,7 +221,7 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
     if (lock_waiter_task[i] >= 0) tasks[lock_waiter_task[i]].task.deadlocked = true;
   }
 
-  const std::vector<double>& bounds = CurrentLayout()->bounds_seconds;
+  const std::vector<double>& bounds = layout->bounds_seconds;
   for (uint32_t id = 0; id < site_limit; ++id) {
     const SiteAccumulator& s = sites[id];
     const SiteInfo* info = GetSite(id);
