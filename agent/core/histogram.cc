@@ -25,9 +25,6 @@ HistogramLayout* MakeLayout(const std::vector<double>& bounds_seconds, uint32_t 
   return layout;
 }
 
-// Constant-initialized, so the hot path's load needs no static-init guard.
-std::atomic<const HistogramLayout*> g_layout{nullptr};
-
 const HistogramLayout* DefaultLayout() {
   static const HistogramLayout* layout = MakeLayout(
       {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600},
@@ -36,19 +33,25 @@ const HistogramLayout* DefaultLayout() {
 }
 
 std::atomic<const HistogramLayout*>& LayoutSlot() {
-  if (g_layout.load(std::memory_order_acquire) == nullptr) {
-    const HistogramLayout* expected = nullptr;
-    g_layout.compare_exchange_strong(expected, DefaultLayout(), std::memory_order_acq_rel);
-  }
-  return g_layout;
+  CurrentLayout();  // initialises the slot
+  return internal::g_layout;
 }
 
 }  // namespace
 
-const HistogramLayout* CurrentLayout() noexcept {
-  const HistogramLayout* layout = g_layout.load(std::memory_order_acquire);
-  return layout != nullptr ? layout : LayoutSlot().load(std::memory_order_acquire);
+namespace internal {
+
+// Constant-initialized, so the hot path's load needs no static-init guard.
+std::atomic<const HistogramLayout*> g_layout{nullptr};
+
+const HistogramLayout* InitLayout() noexcept {
+  const HistogramLayout* expected = nullptr;
+  const HistogramLayout* fresh = DefaultLayout();
+  if (g_layout.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return fresh;
+  return expected;  // another thread (or SetLayout) won
 }
+
+}  // namespace internal
 
 void SetLayout(const std::vector<double>& bounds_seconds) {
   static std::mutex mu;

@@ -34,8 +34,16 @@ struct HistogramLayout {
   }
 };
 
-// The current layout; never null.
-const HistogramLayout* CurrentLayout() noexcept;
+namespace internal {
+extern std::atomic<const HistogramLayout*> g_layout;  // null until first use
+const HistogramLayout* InitLayout() noexcept;
+}  // namespace internal
+
+// The current layout; never null. Inline: one acquire load on the hot path.
+inline const HistogramLayout* CurrentLayout() noexcept {
+  const HistogramLayout* layout = internal::g_layout.load(std::memory_order_acquire);
+  return __builtin_expect(layout != nullptr, 1) ? layout : internal::InitLayout();
+}
 
 // Publishes a layout built from `bounds_seconds` (at most kMaxBuckets, increasing).
 // Layouts are kept forever (a handful per process).

@@ -118,9 +118,8 @@ ThreadRecord* CurrentRecord() noexcept {
   return RegisterCurrentThread();
 }
 
-SiteHistogram* ThreadRecord::HistogramFor(uint32_t site) noexcept {
+SiteHistogram* ThreadRecord::HistogramForSlow(uint32_t site) noexcept {
   SiteHistogram*& cached = recent[site & 7];
-  if (cached != nullptr && cached->site == site) return cached;
   SiteHistogram* h = nullptr;
   try {
     auto [it, inserted] = by_site.try_emplace(site, nullptr);

@@ -74,7 +74,15 @@ struct alignas(64) ThreadRecord {
   std::atomic<int32_t> stack_depth{0};
   std::atomic<uintptr_t> stack[kMaxStackFrames] = {};
 
-  SiteHistogram* HistogramFor(uint32_t site) noexcept;
+  // The histogram of `site` for this thread, created on first use (nullptr if
+  // memory ran out). Owner only. The common case, a recently used site, is
+  // inline: one load and a compare.
+  SiteHistogram* HistogramFor(uint32_t site) noexcept {
+    SiteHistogram* cached = recent[site & 7];
+    if (__builtin_expect(cached != nullptr && cached->site == site, 1)) return cached;
+    return HistogramForSlow(site);
+  }
+  SiteHistogram* HistogramForSlow(uint32_t site) noexcept;
   // Marks `kind` used (owner only); cheap when already marked.
   void UseKind(uint16_t kind) noexcept {
     const uint64_t bit = uint64_t{1} << kind;
