@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "civetweb.h"
+#include "config/listen_address.h"
 
 namespace leakwatch::exporter {
 
@@ -135,30 +136,13 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, const char* k
 }  // namespace
 
 absl::StatusOr<std::string> ListenSpec(const std::string& listen) {
-  std::string host;
-  std::string port_text;
-  if (!listen.empty() && listen.front() == '[') {
-    const size_t close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("exporter.listen: \"", listen, "\" is not [ipv6]:port"));
-    }
-    host = listen.substr(1, close - 1);
-    port_text = listen.substr(close + 2);
-  } else {
-    const size_t colon = listen.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("exporter.listen: \"", listen, "\" is not host:port"));
-    }
-    host = listen.substr(0, colon);
-    port_text = listen.substr(colon + 1);
-  }
-  int port = 0;
-  if (!absl::SimpleAtoi(port_text, &port) || port < 0 || port > 65535) {
+  absl::StatusOr<config::ListenAddress> address = config::ParseListenAddress(listen);
+  if (!address.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("exporter.listen: port \"", port_text, "\" is not in 0..65535"));
+        absl::StrCat("exporter.listen: ", address.status().message()));
   }
+  const std::string& host = address->host;
+  const int port = address->port;
   in6_addr v6;
   in_addr v4;
   if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return absl::StrCat("[", host, "]:", port);

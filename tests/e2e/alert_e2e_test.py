@@ -116,10 +116,7 @@ class Alertmanager:
             raise AssertionError("alertmanager exited: " + self.log.read())
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-        self.log.close()
+        harness.stop_process(self.proc, self.log, self.dir)
 
 
 class AlertEndToEndTest(unittest.TestCase):

@@ -4,7 +4,6 @@ Prometheus, Alertmanager. Standard library only."""
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -112,21 +111,26 @@ class Demo:
         return parse_metrics(self.metrics_text())
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_process(self.proc, self.log, self.dir, timeout=10)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def stop_process(proc, log, directory, timeout=20):
+    """Stops `proc` (SIGTERM, then SIGKILL), closes its log, removes its directory."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    log.close()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def find_tool(name):
@@ -186,15 +190,7 @@ class Prometheus:
         return [(r["metric"], float(r["value"][1])) for r in data["result"]]
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_process(self.proc, self.log, self.dir)
 
     def __enter__(self):
         return self

@@ -20,9 +20,9 @@
 // own condition variable while still holding the channel mutex: the waiter
 // cannot return (and destroy the node) before that signal has been delivered.
 //
-// Select is not implemented yet; it fits this design as in Go: a select waiter
-// is parked on several channels' queues (the queues support O(1) removal from
-// the middle already) and gets a shared "claimed" flag plus its own wake-up.
+// Select is not built yet (Op::kSelect is reserved for it); it fits this design as in Go: a select
+// waiter is parked on several channels' queues (the queues support O(1) removal from the middle
+// already) and gets a shared "claimed" flag plus its own wake-up.
 
 #ifndef LEAKWATCH_INTERNAL_CHANNEL_H_
 #define LEAKWATCH_INTERNAL_CHANNEL_H_
