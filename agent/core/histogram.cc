@@ -22,6 +22,20 @@ HistogramLayout* MakeLayout(const std::vector<double>& bounds_seconds, uint32_t 
   for (int i = layout->num_bounds; i < 32; ++i) {
     layout->bounds_ns[i] = std::numeric_limits<int64_t>::max();
   }
+  layout->two_per_octave = true;
+  for (int k = 0; k < 64; ++k) {
+    // Bounds are positive, so the octave of `ns` is [2^k, 2^(k+1)) for k in [0, 63).
+    const uint64_t lo = uint64_t{1} << k;
+    const uint64_t hi = k < 63 ? uint64_t{1} << (k + 1) : std::numeric_limits<uint64_t>::max();
+    int below = 0, inside = 0;
+    for (int i = 0; i < layout->num_bounds; ++i) {
+      const auto b = static_cast<uint64_t>(layout->bounds_ns[i]);
+      below += b < lo;
+      inside += b >= lo && b < hi;
+    }
+    layout->below_octave[k] = static_cast<uint8_t>(below);
+    if (inside > 2) layout->two_per_octave = false;
+  }
   return layout;
 }
 

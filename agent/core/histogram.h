@@ -26,8 +26,21 @@ struct HistogramLayout {
   int64_t bounds_ns[32];  // [num_bounds, 32) padded with INT64_MAX
   std::vector<double> bounds_seconds;
 
+  // below_octave[k]: how many bounds are < 2^k. When no power-of-two octave
+  // [2^k, 2^(k+1)) holds more than two bounds (true of any layout whose bounds
+  // grow by 2x or more per step, such as the default), two compares after one
+  // table load find the bucket; otherwise a branch-free binary search does.
+  uint8_t below_octave[64];
+  bool two_per_octave = false;
+
   // Index of the bucket holding `ns` (the first bound >= ns), in [0, num_bounds].
   int BucketOf(int64_t ns) const noexcept {
+    if (__builtin_expect(two_per_octave, 1)) {
+      int i = below_octave[63 - __builtin_clzll(static_cast<uint64_t>(ns) | 1)];
+      i += bounds_ns[i] < ns;  // i <= num_bounds <= 31: bounds_ns[i] is padding at worst
+      i += bounds_ns[i] < ns;
+      return i;
+    }
     int i = 0;
     for (int step = 16; step > 0; step >>= 1) i += (bounds_ns[i + step - 1] < ns) ? step : 0;
     return i;

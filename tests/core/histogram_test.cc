@@ -30,6 +30,48 @@ TEST(Histogram, ThirtyOneBoundsUseEveryBucket) {
   EXPECT_EQ(l.BucketOf(int64_t{kMaxBuckets} * 1'000'000'000 + 1), kMaxBuckets);
 }
 
+// The bucket of `ns` by definition: how many bounds are below it.
+int CountBoundsBelow(const HistogramLayout& l, int64_t ns) {
+  int n = 0;
+  for (int i = 0; i < l.num_bounds; ++i) n += l.bounds_ns[i] < ns;
+  return n;
+}
+
+// Every bound, its neighbours and each power of two, for the octave-table path
+// (default-like layouts) and the binary-search path (dense layouts) alike.
+void ExpectBucketOfMatchesDefinition(const std::vector<double>& bounds, bool two_per_octave) {
+  SetLayout(bounds);
+  const HistogramLayout& l = *CurrentLayout();
+  ASSERT_EQ(l.two_per_octave, two_per_octave);
+  std::vector<int64_t> probes = {0, 1, 2, 3, INT64_MAX - 1, INT64_MAX};
+  for (int k = 0; k < 63; ++k) {
+    const int64_t p = int64_t{1} << k;
+    probes.insert(probes.end(), {p - 1, p, p + 1});
+  }
+  for (int i = 0; i < l.num_bounds; ++i) {
+    const int64_t b = l.bounds_ns[i];
+    probes.insert(probes.end(), {b - 1, b, b + 1, b + b / 3});
+  }
+  for (int64_t ns : probes) {
+    if (ns < 0) continue;
+    EXPECT_EQ(l.BucketOf(ns), CountBoundsBelow(l, ns)) << "ns=" << ns;
+  }
+}
+
+TEST(Histogram, BucketOfMatchesDefinitionForDefaultLikeLayouts) {
+  ExpectBucketOfMatchesDefinition(
+      {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600},
+      true);
+  ExpectBucketOfMatchesDefinition({1e-9, 2e-9, 4e-9, 0.001, 0.002, 0.003}, true);
+}
+
+TEST(Histogram, BucketOfMatchesDefinitionForDenseLayouts) {
+  ExpectBucketOfMatchesDefinition({0.001, 0.0012, 0.0014, 0.0016, 0.0018, 1}, false);
+  std::vector<double> thirty_one;
+  for (int i = 1; i <= kMaxBuckets; ++i) thirty_one.push_back(i);
+  ExpectBucketOfMatchesDefinition(thirty_one, false);
+}
+
 TEST(Histogram, NewLayoutResetsOldCounts) {
   SetLayout({1});
   SiteHistogram h;
