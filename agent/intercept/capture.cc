@@ -21,7 +21,7 @@ namespace leakwatch::intercept {
 namespace internal {
 
 Switches g_switches;
-thread_local ThreadState tls_state __attribute__((tls_model("initial-exec")));
+constinit thread_local ThreadState tls_state __attribute__((tls_model("initial-exec")));
 
 namespace {
 
@@ -78,6 +78,11 @@ class Cache {
 Cache g_cache;  // zero-initialized: usable before any constructor runs
 
 uint64_t Key(uintptr_t ra, uint64_t op) { return uint64_t{ra} | (op + 1) << 56; }
+
+// The slot of a (return address, op) key in ThreadState::recent_sites.
+uint32_t RecentSlot(uint64_t key) {
+  return static_cast<uint32_t>((key * 0x9E3779B97F4A7C15ull) >> 61) % ThreadState::kRecentSites;
+}
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -153,20 +158,33 @@ void LearnStackBounds(ThreadState& ts) noexcept {
   pthread_attr_destroy(&attr);
 }
 
-// Frame-pointer walk that never leaves the thread's stack.
-__attribute__((noinline)) int WalkFramePointers(const ThreadState& ts, uintptr_t* out, int max) {
+// Frame-pointer walk that never leaves the thread's stack, from the frame of its
+// caller (it is inlined). Skips the hooks' own frames (at most kSkipMax) up to
+// the one that returns to `ra0`, then stores up to `max` return addresses, `ra0`
+// first, straight into `out`. Returns the count; 1 (`ra0` alone) if `ra0` is not
+// found, e.g. when the program was built without frame pointers.
+constexpr int kSkipMax = 8;
+
+__attribute__((always_inline)) inline int WalkFramePointers(const ThreadState& ts, uintptr_t ra0,
+                                                            std::atomic<uintptr_t>* out, int max) {
   auto* fp = static_cast<const uintptr_t*>(__builtin_frame_address(0));
+  int skipped = 0;
   int n = 0;
   while (n < max) {
     const auto at = reinterpret_cast<uintptr_t>(fp);
     if (at < ts.stack_lo || at + 2 * sizeof(uintptr_t) > ts.stack_hi || (at & 7) != 0) break;
     const uintptr_t ra = fp[1];
     if (ra < 4096) break;
-    out[n++] = ra;
+    if (n == 0 && ra != ra0) {
+      if (++skipped > kSkipMax) break;
+    } else {
+      out[n++].store(ra, std::memory_order_relaxed);
+    }
     const auto* next = reinterpret_cast<const uintptr_t*>(fp[0]);
     if (next <= fp) break;
     fp = next;
   }
+  if (n == 0) out[n++].store(ra0, std::memory_order_relaxed);
   return n;
 }
 
@@ -198,53 +216,57 @@ int TrimTo(uintptr_t ra0, uintptr_t* frames, int n) {
 
 }  // namespace
 
-bool EnterRecording(const std::atomic<bool>& family) noexcept {
+core::ThreadRecord* EnterRecording(const std::atomic<bool>& family) noexcept {
   ThreadState& ts = tls_state;
-  if (ts.in_hook || ts.agent) return false;
+  if (ts.in_hook || ts.agent) return nullptr;
   if (!g_switches.enabled.load(std::memory_order_relaxed) ||
       !family.load(std::memory_order_relaxed)) {
-    return false;
+    return nullptr;
   }
   ts.in_hook = true;
   // A leakwatch primitive's own inner wait is already recorded.
-  if (leakwatch::internal::CurrentThreadBlocked()) {
+  core::ThreadRecord* rec = core::CurrentRecord();
+  if (rec == nullptr || rec->block_start_ns.load(std::memory_order_relaxed) != 0) {
     ts.in_hook = false;
-    return false;
+    return nullptr;
   }
-  return true;
+  return rec;
 }
 
-Wait BeginWait(Op op, uintptr_t ra0, const void* resource, const int32_t* owner_tid_word) noexcept {
+Wait BeginWait(core::ThreadRecord* rec, Op op, uintptr_t ra0, const void* resource,
+               const int32_t* owner_tid_word) noexcept {
   ThreadState& ts = tls_state;
   Wait w;
-  core::ThreadRecord* rec = core::CurrentRecord();
-  if (rec == nullptr) {
-    ts.in_hook = false;
-    return w;
-  }
   if (!ts.bounds_known) LearnStackBounds(ts);
   const int depth =
       std::clamp(g_switches.stack_depth.load(std::memory_order_relaxed), 1, core::kMaxStackFrames);
-  constexpr int kExtra = 8;  // the hooks' own frames, trimmed below
-  uintptr_t frames[core::kMaxStackFrames + kExtra];
-  int n = 0;
+  const uint64_t key = Key(ra0, static_cast<uint64_t>(op));
+  ThreadState::RecentSite& recent = ts.recent_sites[RecentSlot(key)];
   uint32_t site;
-  const uint32_t first_class = Classify(ra0);
-  if (first_class == kUser) {
-    // The common case: the program called the hook itself (std::mutex::lock is
-    // inline). The site is known from ra0 alone; the rest is for the dump.
+  int n;
+  if (__builtin_expect(recent.key == key, 1)) {
+    // The common case: this thread waited here before, and the program called
+    // the hook itself (std::mutex::lock is inline). The site is known from ra0
+    // alone; the rest of the stack is for the dump.
+    site = recent.site;
+    n = WalkFramePointers(ts, ra0, rec->stack, depth);
+  } else if (Classify(ra0) == kUser) {
     site = SiteAt(ra0, op);
-    n = TrimTo(ra0, frames, WalkFramePointers(ts, frames, depth + kExtra));
+    recent.key = key;
+    recent.site = site;
+    n = WalkFramePointers(ts, ra0, rec->stack, depth);
   } else {
     // Called from inside the standard library, which has no frame pointers:
     // unwind with the CFI tables and site at the first frame of the program.
-    UnwindState s{frames, depth + kExtra + 8, 0};
+    constexpr int kExtra = 16;  // the hooks' and the library's own frames
+    uintptr_t frames[core::kMaxStackFrames + kExtra];
+    UnwindState s{frames, depth + kExtra, 0};
     _Unwind_Backtrace(&UnwindOne, &s);
     n = TrimTo(ra0, frames, s.n);
     Op effective = op;
     uintptr_t site_ra = 0;
     for (int i = 0; i < n; ++i) {
-      const uint32_t c = i == 0 ? first_class : Classify(frames[i]);
+      const uint32_t c = Classify(frames[i]);
       if (c == kFutureMachinery && op == Op::kFutex) effective = Op::kFuture;
       if (c == kUser) {
         site_ra = frames[i];
@@ -252,9 +274,9 @@ Wait BeginWait(Op op, uintptr_t ra0, const void* resource, const int32_t* owner_
       }
     }
     site = site_ra != 0 ? SiteAt(site_ra, effective) : core::OtherSite(effective);
+    n = std::min(n, depth);
+    for (int i = 0; i < n; ++i) rec->stack[i].store(frames[i], std::memory_order_relaxed);
   }
-  n = std::min(n, depth);
-  for (int i = 0; i < n; ++i) rec->stack[i].store(frames[i], std::memory_order_relaxed);
   rec->stack_depth.store(n, std::memory_order_release);
   w.site = site;
   w.start_ns = leakwatch::internal::BeginBlock(site, resource, owner_tid_word);

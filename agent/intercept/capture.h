@@ -9,6 +9,10 @@
 
 #include "leakwatch/task.h"
 
+namespace leakwatch::core {
+struct ThreadRecord;
+}  // namespace leakwatch::core
+
 namespace leakwatch::intercept::internal {
 
 struct Switches {
@@ -27,10 +31,21 @@ struct ThreadState {
   bool in_hook = false;  // inside leakwatch code called from a hook: no recording
   bool agent = false;    // one of leakwatch's own threads
   bool bounds_known = false;
+  int32_t tid = 0;  // gettid(), cached by the mutex fast path (hooks.cc); 0 = unknown
+  // Sites this thread waited at recently whose first frame is the program's:
+  // a direct-mapped cache in front of capture.cc's shared one. Site ids never
+  // change once assigned.
+  static constexpr int kRecentSites = 8;
+  struct RecentSite {
+    uint64_t key = 0;  // (return address, op); 0 = empty
+    uint32_t site = 0;
+  };
+  RecentSite recent_sites[kRecentSites];
   uintptr_t stack_lo = 0;
   uintptr_t stack_hi = 0;
 };
-extern thread_local ThreadState tls_state __attribute__((tls_model("initial-exec")));
+// constinit: no TLS wrapper call on the hooks' fast path.
+extern constinit thread_local ThreadState tls_state __attribute__((tls_model("initial-exec")));
 
 // A wait in progress; start_ns == 0 means nothing is recorded.
 struct Wait {
@@ -38,15 +53,17 @@ struct Wait {
   int64_t start_ns = 0;
 };
 
-// True when a wait of a family with switch `family` should be recorded now. On
-// true, tls_state.in_hook is set and the caller must call BeginWait next.
-bool EnterRecording(const std::atomic<bool>& family) noexcept;
+// The calling thread's record when a wait of a family with switch `family`
+// should be recorded now, else nullptr. On non-null, tls_state.in_hook is set
+// and the caller must call BeginWait next with the record.
+core::ThreadRecord* EnterRecording(const std::atomic<bool>& family) noexcept;
 
 // Captures the stack of the wait whose hook was called from `ra0`, sites it
 // (`op`, or kFuture for a futex wait made by std::future's machinery when `op`
-// is kFutex) and marks the thread blocked. Clears tls_state.in_hook.
+// is kFutex) and marks the thread (`rec`, from EnterRecording) blocked. Clears
+// tls_state.in_hook.
 // `owner_tid_word`: see internal::BeginBlock (untimed exclusive lock waits only).
-Wait BeginWait(Op op, uintptr_t ra0, const void* resource,
+Wait BeginWait(core::ThreadRecord* rec, Op op, uintptr_t ra0, const void* resource,
                const int32_t* owner_tid_word = nullptr) noexcept;
 
 // Ends a wait (records its duration), or cancels it when the call did not sleep.

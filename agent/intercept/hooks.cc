@@ -1,7 +1,10 @@
 // The interposed functions. Each tries its operation without waiting first;
-// only a call that must wait takes the slow path in capture.cc. Real functions
-// are found lazily with dlsym/dlvsym(RTLD_NEXT) (and eagerly from a
-// constructor); `pthread_cond_*` are pinned to GLIBC_2.3.2, the versions
+// only a call that must wait takes the slow path in capture.cc. A default mutex
+// (the kind std::mutex uses) is tried inline, the way glibc's own
+// pthread_mutex_lock takes it (TryLockDefaultMutex), so an uncontended
+// interposed lock costs what the real one does (tests/bench/bench_intercept.cc).
+// Real functions are found lazily with dlsym/dlvsym(RTLD_NEXT) (and eagerly
+// from a constructor); `pthread_cond_*` are pinned to GLIBC_2.3.2, the versions
 // libstdc++ calls, not the old compat ones.
 
 #include <dlfcn.h>
@@ -12,6 +15,8 @@
 #include <semaphore.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,16 +124,88 @@ int RealMutexLock(pthread_mutex_t* m) noexcept {
 // Runs `call` as a recorded wait of `op` when `family` is on. `owner` is the
 // lock's owner-tid word for untimed exclusive waits (deadlock detection), else
 // nullptr.
-#define LW_RECORDED_OWNED(family, op, resource, owner, call)                        \
-  do {                                                                              \
-    if (!EnterRecording(g_switches.family)) return call;                            \
-    const Wait w = BeginWait(op, reinterpret_cast<uintptr_t>(ra), resource, owner); \
-    const int saved_errno_result = call;                                            \
-    EndWait(w);                                                                     \
-    return saved_errno_result;                                                      \
+#define LW_RECORDED_OWNED(family, op, resource, owner, call)                             \
+  do {                                                                                   \
+    leakwatch::core::ThreadRecord* const rec = EnterRecording(g_switches.family);        \
+    if (rec == nullptr) return call;                                                     \
+    const Wait w = BeginWait(rec, op, reinterpret_cast<uintptr_t>(ra), resource, owner); \
+    const int saved_errno_result = call;                                                 \
+    EndWait(w);                                                                          \
+    return saved_errno_result;                                                           \
   } while (0)
 #define LW_RECORDED(family, op, resource, call) \
   LW_RECORDED_OWNED(family, op, resource, nullptr, call)
+
+// The owner tid glibc records in a mutex, cached per thread (gettid() is a
+// syscall). A fork child's thread has a new tid: the fork handler forgets it.
+int32_t CachedTid() noexcept {
+  ThreadState& ts = tls_state;
+  if (__builtin_expect(ts.tid == 0, 0)) ts.tid = static_cast<int32_t>(gettid());
+  return ts.tid;
+}
+
+void ForgetTidAfterFork() { tls_state.tid = 0; }
+
+__attribute__((constructor(101))) void InstallTidForkHandler() {
+  pthread_atfork(nullptr, nullptr, &ForgetTidAfterFork);
+}
+
+// pthread_mutex_trylock of a default mutex (__kind == 0: PTHREAD_MUTEX_NORMAL or
+// DEFAULT, process-private, no elision, not robust, PI or PP), inline: what
+// glibc's pthread_mutex_lock does on its fast path for this type, step for step
+// (nptl/pthread_mutex_lock.c as of glibc 2.36: lll_mutex_lock_optimized, then
+// __owner = tid, ++__nusers), without the glibc call and its type dispatch. The
+// word's protocol (0 free, 1 locked, 2 locked with waiters) and the fields are
+// those pthread_mutex_unlock and the real lock use, so the mutex stays fully
+// glibc's. Every other kind of mutex, and a default mutex that is taken, goes
+// through glibc's own trylock/lock, which keep the semantics of recursive,
+// error-checking, robust, PI and PP mutexes. Returns false if the mutex is taken.
+inline bool TryLockDefaultMutex(pthread_mutex_t* m) noexcept {
+  int* word = &m->__data.__lock;
+  if (__libc_single_threaded) {
+    // No other thread can race: glibc takes a private mutex with a plain store
+    // here too (SINGLE_THREAD_P).
+    if (*word != 0) return false;
+    *word = 1;
+  } else {
+    int expected = 0;
+    if (!__atomic_compare_exchange_n(word, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED)) {
+      return false;
+    }
+  }
+  m->__data.__owner = CachedTid();
+  ++m->__data.__nusers;
+  return true;
+}
+
+// Whether default mutexes may be taken inline: not when glibc's lock elision is
+// on (GLIBC_TUNABLES=glibc.elision.enable=1), which turns a default mutex into
+// an elided one on its first glibc lock, and glibc's elided unlock leaves
+// __owner and __nusers alone. 0 = not known yet, 1 = inline, 2 = glibc's.
+std::atomic<int> g_default_mutex_inline{0};
+
+__attribute__((noinline)) bool ResolveDefaultMutexInline() noexcept {
+  const char* tunables = getenv("GLIBC_TUNABLES");  // neither locks nor allocates
+  const bool elision = tunables != nullptr && strstr(tunables, "glibc.elision.enable=1") != nullptr;
+  g_default_mutex_inline.store(elision ? 2 : 1, std::memory_order_relaxed);
+  return !elision;
+}
+
+inline bool DefaultMutexInline() noexcept {
+  const int state = g_default_mutex_inline.load(std::memory_order_relaxed);
+  if (__builtin_expect(state == 1, 1)) return true;
+  return state == 0 && ResolveDefaultMutexInline();
+}
+
+// pthread_mutex_trylock: inline for a default mutex, glibc's for the others.
+inline int TryLock(pthread_mutex_t* m) noexcept {
+  if (__builtin_expect(__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) == 0, 1) &&
+      DefaultMutexInline()) {
+    return TryLockDefaultMutex(m) ? 0 : EBUSY;
+  }
+  return pthread_mutex_trylock(m);
+}
 
 __attribute__((noinline)) int SlowMutexLock(pthread_mutex_t* m, void* ra) noexcept {
   // glibc keeps the owner's tid in __data.__owner (research B, addendum).
@@ -172,11 +249,12 @@ long SyscallResult(long ret) noexcept {
 
 __attribute__((noinline)) long SlowFutex(long a0, long a1, long a2, long a3, long a4, long a5,
                                          void* ra) noexcept {
-  if (!EnterRecording(g_switches.futex)) {
+  core::ThreadRecord* const rec = EnterRecording(g_switches.futex);
+  if (rec == nullptr) {
     return SyscallResult(RawSyscall6(SYS_futex, a0, a1, a2, a3, a4, a5));
   }
-  const Wait w =
-      BeginWait(Op::kFutex, reinterpret_cast<uintptr_t>(ra), reinterpret_cast<const void*>(a0));
+  const Wait w = BeginWait(rec, Op::kFutex, reinterpret_cast<uintptr_t>(ra),
+                           reinterpret_cast<const void*>(a0));
   const long ret = RawSyscall6(SYS_futex, a0, a1, a2, a3, a4, a5);
   if (ret == -EAGAIN || ret == -EINTR) {
     CancelWait(w);  // the word had changed (or a signal came): it did not sleep
@@ -196,20 +274,22 @@ using leakwatch::Op;
 extern "C" {
 
 int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
-  const int r = pthread_mutex_trylock(m);
+  const int r = TryLock(m);
   if (__builtin_expect(r != EBUSY, 1)) return r;
   return SlowMutexLock(m, __builtin_return_address(0));
 }
 
+// A trylock result other than EBUSY is the lock's result too: 0, a recursive
+// mutex's count, a robust mutex's EOWNERDEAD (acquired) or ENOTRECOVERABLE.
 int pthread_mutex_timedlock(pthread_mutex_t* m, const struct timespec* t) noexcept {
   void* ra = __builtin_return_address(0);
-  if (pthread_mutex_trylock(m) == 0) return 0;
+  if (const int r = TryLock(m); r != EBUSY) return r;
   LW_RECORDED(mutex, Op::kMutex, m, real_mutex_timedlock.Get()(m, t));
 }
 
 int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t c, const struct timespec* t) noexcept {
   void* ra = __builtin_return_address(0);
-  if (pthread_mutex_trylock(m) == 0) return 0;
+  if (const int r = TryLock(m); r != EBUSY) return r;
   LW_RECORDED(mutex, Op::kMutex, m, real_mutex_clocklock.Get()(m, c, t));
 }
 
