@@ -5,6 +5,8 @@
 #include <limits>
 #include <mutex>
 
+#include "core/fork_locks.h"
+
 namespace leakwatch::core {
 namespace {
 
@@ -67,9 +69,16 @@ const HistogramLayout* InitLayout() noexcept {
 
 }  // namespace internal
 
+std::mutex& LayoutMutex() {
+  static std::mutex* mu = new std::mutex;  // never destroyed: fork handlers use it
+  return *mu;
+}
+
+void LockLayoutForFork() noexcept { LayoutMutex().lock(); }
+void UnlockLayoutAfterFork() noexcept { LayoutMutex().unlock(); }
+
 void SetLayout(const std::vector<double>& bounds_seconds) {
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
+  std::lock_guard<std::mutex> lock(LayoutMutex());
   const HistogramLayout* current = CurrentLayout();
   if (current->bounds_seconds == bounds_seconds) return;
   // Readers may still hold the old layout: keep every layout alive (and

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/fork_locks.h"
+
 namespace leakwatch::core {
 namespace {
 
@@ -51,6 +53,9 @@ uint16_t InternKind(std::string_view name) noexcept {
   t.count.store(count + 1, std::memory_order_release);
   return uint16_t(count);
 }
+
+void LockKindsForFork() noexcept { Table().insert_mu.lock(); }
+void UnlockKindsAfterFork() noexcept { Table().insert_mu.unlock(); }
 
 int KindCount() noexcept { return Table().count.load(std::memory_order_acquire); }
 

@@ -9,12 +9,15 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "core/adopted_threads.h"
 #include "core/clock.h"
+#include "core/coro_registry.h"
 #include "core/deadlock.h"
 #include "core/histogram.h"
 #include "core/kinds.h"
 #include "core/sites.h"
 #include "core/symbolize.h"
+#include "core/thread_name.h"
 #include "core/thread_record.h"
 
 namespace leakwatch::core {
@@ -65,6 +68,20 @@ BlockState ReadBlockState(const ThreadRecord& rec) {
   return s;  // the thread is blocking and unblocking fast: not stuck anywhere
 }
 
+// Requests the lines of `rec` the walk reads: the first (see ThreadRecord), the
+// innermost task frame, the lifecycle counters of the lowest kinds and the first site
+// histogram's header and buckets.
+void PrefetchRecord(const ThreadRecord& rec) {
+  __builtin_prefetch(&rec);
+  __builtin_prefetch(&rec.frames[0]);
+  __builtin_prefetch(&rec.counts[0]);
+  if (const SiteHistogram* h = rec.histograms.load(std::memory_order_relaxed)) {
+    __builtin_prefetch(h);
+    __builtin_prefetch(reinterpret_cast<const char*>(h) + 64);
+    __builtin_prefetch(reinterpret_cast<const char*>(h) + 128);
+  }
+}
+
 std::string ThreadName(int32_t tid) {
   char path[64];
   snprintf(path, sizeof path, "/proc/self/task/%d/comm", tid);
@@ -107,6 +124,9 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
     std::vector<uintptr_t> stack;  // raw return addresses of the current wait
   };
   std::vector<PendingTask> tasks;
+  // Thread names by tid: the names recorded by the hooks (thread_name.h), then
+  // /proc for the other threads, read once each.
+  absl::flat_hash_map<int32_t, std::string> thread_names;
   std::vector<LockWaiter> lock_waiters;
   std::vector<const ThreadRecord*> lock_waiter_records;
   std::vector<int64_t> lock_waiter_task;  // index into `tasks` of the blocked task, or -1
@@ -125,12 +145,18 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
         sites[site].has_durations = true;
       }
     }
-    for (const ThreadRecord* rec = r.head; rec != nullptr; rec = rec->next) {
+    // The walk is bound by cache misses: visit the records with the lines of
+    // one a few places ahead already requested.
+    const std::vector<ThreadRecord*>& records = r.records;
+    constexpr size_t kPrefetchAhead = 8;
+    for (size_t index = 0; index < records.size(); ++index) {
+      if (index + kPrefetchAhead < records.size()) PrefetchRecord(*records[index + kPrefetchAhead]);
+      const ThreadRecord* rec = records[index];
       for (uint64_t used = rec->kinds_used.load(std::memory_order_acquire); used != 0;
            used &= used - 1) {
         const int k = __builtin_ctzll(used);
-        kinds[k].started += rec->started[k].load(std::memory_order_relaxed);
-        kinds[k].finished += rec->finished[k].load(std::memory_order_relaxed);
+        kinds[k].started += rec->counts[k].started.load(std::memory_order_relaxed);
+        kinds[k].finished += rec->counts[k].finished.load(std::memory_order_relaxed);
       }
       account_task(kThreadKind, rec->start_ns);
       const int32_t depth =
@@ -176,6 +202,10 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
         t.task.age_seconds = (now - rec->start_ns) / 1e9;
         t.start_ns = rec->start_ns;
         tasks.push_back(std::move(t));
+        if (char name[kThreadNameBytes];
+            options.include_thread_names && LoadThreadName(*rec, name)) {
+          thread_names.emplace(rec->tid, name);
+        }
         if (block.blocked) {
           // The innermost task is the one blocked.
           for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) {
@@ -208,6 +238,19 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
       }
     }
     // Still under the registry lock: the records stay alive for the re-check.
+    // Threads that ran before the hooks were loaded and have no record yet.
+    ForEachAdoptedThreadLocked(
+        [&](const AdoptedThread& a) {
+          account_task(kThreadKind, a.start_ns);
+          if (!options.include_tasks) return;
+          PendingTask& t = tasks.emplace_back();
+          t.task.id = a.task_id;
+          t.task.tid = a.tid;
+          t.task.kind = KindName(kThreadKind);
+          t.task.age_seconds = (now - a.start_ns) / 1e9;
+          t.start_ns = a.start_ns;
+        },
+        &kinds[kThreadKind].started, &kinds[kThreadKind].finished);
     FindDeadlocks(
         lock_waiters,
         [&](size_t i) {
@@ -215,6 +258,27 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
         },
         &ThreadAlive);
   }
+  // Coroutine tasks (leakwatch/coro.h): counted like TaskScope tasks, blocked
+  // at their co_await's site while suspended there.
+  ForEachCoroutineTask(
+      [&](uint16_t kind, uint64_t started, uint64_t finished) {
+        kinds[kind].started += started;
+        kinds[kind].finished += finished;
+      },
+      [&](const CoroutineTaskView& c) {
+        account_task(c.kind, c.start_ns);
+        const int64_t wait = std::max<int64_t>(0, now - c.block_start_ns);
+        if (c.block_start_ns != 0 && c.site < site_limit) {
+          SiteAccumulator& s = sites[c.site];
+          ++s.blocked;
+          if (wait > options.stuck_after_ns) ++s.stuck;
+          s.oldest_wait_ns = std::max(s.oldest_wait_ns, wait);
+        }
+        if (!options.include_tasks) return;
+        PendingTask& t = tasks.emplace_back();
+        t.task = CoroutineTask(c, now);
+        t.start_ns = c.start_ns;
+      });
   for (size_t i = 0; i < lock_waiters.size(); ++i) {
     if (!lock_waiters[i].deadlocked) continue;
     if (lock_waiters[i].site < site_limit) ++sites[lock_waiters[i].site].deadlocked;
@@ -263,12 +327,20 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
             [](const auto& a, const auto& b) { return a.kind < b.kind; });
 
   if (options.include_tasks) {
-    std::stable_sort(tasks.begin(), tasks.end(),
-                     [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
+    // Oldest first. Sorting indices, not the (large) pending tasks themselves.
+    std::vector<uint32_t> order(tasks.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return tasks[a].start_ns < tasks[b].start_ns; });
     snap.tasks.reserve(tasks.size());
     absl::flat_hash_map<uintptr_t, std::string> labels;  // symbolize each address once
-    for (auto& t : tasks) {
-      if (options.include_thread_names) t.task.thread_name = ThreadName(t.task.tid);
+    for (uint32_t i : order) {
+      PendingTask& t = tasks[i];
+      if (options.include_thread_names) {
+        auto [name, inserted] = thread_names.try_emplace(t.task.tid);
+        if (inserted) name->second = ThreadName(t.task.tid);
+        t.task.thread_name = name->second;
+      }
       for (uintptr_t ra : t.stack) {
         auto [label, inserted] = labels.try_emplace(ra);
         if (inserted) label->second = FrameLabel(ra);

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "core/fork_locks.h"
 
 namespace leakwatch::core {
 namespace {
@@ -65,6 +66,9 @@ uint32_t InternLabelLocked(SiteTable& t, std::string label, Op op) {
 }
 
 }  // namespace
+
+void LockSitesForFork() noexcept { Table().mu.lock(); }
+void UnlockSitesAfterFork() noexcept { Table().mu.unlock(); }
 
 std::string NormalizeSourcePath(std::string_view file) {
   while (file.substr(0, 2) == "./") file.remove_prefix(2);

@@ -1,6 +1,7 @@
 #include "core/symbolize.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 #include <unwind.h>
 
 #include <cstdio>
@@ -8,8 +9,19 @@
 #include <mutex>
 
 #include "absl/debugging/symbolize.h"
+#include "core/fork_locks.h"
+#include "core/symbolizer_files.h"
 
 namespace leakwatch::core {
+namespace {
+
+constinit std::mutex g_symbolize_mu;  // trivially destroyed: usable at exit
+pid_t g_symbolizer_pid = 0;           // guarded by g_symbolize_mu: who symbolized last
+
+}  // namespace
+
+void LockSymbolizerForFork() noexcept { g_symbolize_mu.lock(); }
+void UnlockSymbolizerAfterFork() noexcept { g_symbolize_mu.unlock(); }
 
 void FrameLabel(uintptr_t ra, char* out, size_t size, char* function,
                 size_t function_size) noexcept {
@@ -23,9 +35,15 @@ void FrameLabel(uintptr_t ra, char* out, size_t size, char* function,
     // absl::Symbolize is thread-safe, but it passes a cached symbolizer between
     // threads with atomics inside the uninstrumented absl library, which TSan
     // cannot see. Symbolizing is rare (results are cached by callers), so a lock
-    // costs nothing and keeps TSan runs meaningful.
-    static std::mutex symbolize_mu;  // constexpr-constructed, trivially destroyed
-    std::lock_guard<std::mutex> lock(symbolize_mu);
+    // costs nothing and keeps TSan runs meaningful. Held across fork() too
+    // (fork_locks.h): absl's symbolizer arena has a lock of its own.
+    std::lock_guard<std::mutex> lock(g_symbolize_mu);
+    // A fork child must not read the object files through its parent's file
+    // offsets (symbolizer_files.h).
+    if (const pid_t pid = getpid(); pid != g_symbolizer_pid) {
+      if (g_symbolizer_pid != 0) ReopenInheritedObjectFiles();
+      g_symbolizer_pid = pid;
+    }
     found = absl::Symbolize(reinterpret_cast<void*>(pc), symbol, sizeof symbol);
   }
   if (found) {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "absl/debugging/stacktrace.h"
+#include "core/fork_locks.h"
 #include "core/symbolize.h"
 #include "leakwatch/internal/core.h"
 
@@ -102,6 +103,9 @@ class FrameCache {
   };
   Slot slots_[kSlots];
   std::mutex mu_;
+
+  friend void core::LockWrapperSitesForFork() noexcept;
+  friend void core::UnlockWrapperSitesAfterFork() noexcept;
 };
 
 FrameCache& GetFrameCache() {
@@ -142,6 +146,13 @@ uint32_t StandardWrapperCallerSite() {
 std::atomic<uint64_t> g_waitgroup_misuse{0};
 
 }  // namespace
+
+namespace core {
+
+void LockWrapperSitesForFork() noexcept { GetFrameCache().mu_.lock(); }
+void UnlockWrapperSitesAfterFork() noexcept { GetFrameCache().mu_.unlock(); }
+
+}  // namespace core
 
 // --- Mutex --------------------------------------------------------------------
 

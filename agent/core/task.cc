@@ -38,7 +38,7 @@ void TaskScope::Enter(uint16_t kind) noexcept {
     f.task_id.store(rec->NewTaskId(), std::memory_order_relaxed);
   }
   rec->UseKind(kind);
-  auto& started = rec->started[kind];
+  auto& started = rec->counts[kind].started;
   started.store(started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   rec->depth.store(depth + 1, std::memory_order_release);
   kind_ = kind;
@@ -48,7 +48,7 @@ TaskScope::~TaskScope() {
   if (kind_ < 0) return;
   core::ThreadRecord* rec = core::CurrentRecord();
   if (rec == nullptr) return;
-  auto& finished = rec->finished[kind_];
+  auto& finished = rec->counts[kind_].finished;
   finished.store(finished.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   rec->depth.store(rec->depth.load(std::memory_order_relaxed) - 1, std::memory_order_release);
 }

@@ -6,6 +6,7 @@
 
 #include <new>
 
+#include "core/adopted_threads.h"
 #include "core/clock.h"
 
 namespace leakwatch::core {
@@ -42,8 +43,8 @@ void RetireRecord(void* arg) {
     for (uint64_t used = rec->kinds_used.load(std::memory_order_relaxed); used != 0;
          used &= used - 1) {
       const int k = __builtin_ctzll(used);
-      t.started[k] += rec->started[k].load(std::memory_order_relaxed);
-      t.finished[k] += rec->finished[k].load(std::memory_order_relaxed);
+      t.started[k] += rec->counts[k].started.load(std::memory_order_relaxed);
+      t.finished[k] += rec->counts[k].finished.load(std::memory_order_relaxed);
     }
     const uint32_t generation = CurrentLayout()->generation;
     if (t.generation != generation) {
@@ -55,9 +56,10 @@ void RetireRecord(void* arg) {
       if (h->generation.load(std::memory_order_relaxed) == generation)
         t.histograms[h->site].Add(*h);
     }
-    if (rec->prev) rec->prev->next = rec->next;
-    if (rec->next) rec->next->prev = rec->prev;
-    if (r.head == rec) r.head = rec->next;
+    ThreadRecord* last = r.records.back();
+    r.records[rec->registry_index] = last;
+    last->registry_index = rec->registry_index;
+    r.records.pop_back();
     --r.live;
   }
   for (SiteHistogram* h = rec->histograms.load(std::memory_order_relaxed); h != nullptr;) {
@@ -78,13 +80,18 @@ ThreadRecord* RegisterCurrentThread() noexcept {
   rec->task_id = rec->NewTaskId();
   rec->start_ns = CoarseMonotonicNanos();
   rec->UseKind(kThreadKind);
-  rec->started[kThreadKind].store(1, std::memory_order_relaxed);
+  rec->counts[kThreadKind].started.store(1, std::memory_order_relaxed);
   Registry& r = GetRegistry();
   {
     std::lock_guard<std::mutex> lock(r.mu);
-    rec->next = r.head;
-    if (r.head) r.head->prev = rec;
-    r.head = rec;
+    try {
+      r.records.push_back(rec);
+    } catch (...) {  // out of memory: the thread stays unrecorded
+      delete rec;
+      return nullptr;
+    }
+    rec->registry_index = r.records.size() - 1;
+    ClaimAdoptedThreadLocked(*rec);  // it may have run before the hooks were loaded
     ++r.live;
   }
   tls_record = rec;
@@ -97,6 +104,16 @@ ThreadRecord* RegisterCurrentThread() noexcept {
 Registry& GetRegistry() noexcept {
   static Registry* registry = new Registry;  // never destroyed: threads exit after main
   return *registry;
+}
+
+void ForgetOtherThreadsAfterFork(ThreadRecord* self) noexcept {
+  Registry& r = GetRegistry();
+  r.records.clear();  // keeps the capacity: cannot fail
+  if (self != nullptr) {
+    self->registry_index = 0;
+    r.records.push_back(self);
+  }
+  r.live = static_cast<int64_t>(r.records.size());
 }
 
 uint64_t ReserveTaskIds(uint64_t count) noexcept {

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/histogram.h"
@@ -34,31 +35,37 @@ struct TaskFrame {
 };
 
 struct alignas(64) ThreadRecord {
-  // Identity; immutable after registration.
-  int32_t tid = 0;
-  uint64_t task_id = 0;  // the thread's own task
-  int64_t start_ns = 0;
-
+  // The first cache line holds everything the sampler reads from every record
+  // (the collector is bound by cache misses, one per line touched).
+  int32_t tid = 0;  // identity; immutable after registration
   // Task scopes: frames[0, min(depth, kMaxTaskDepth)) are live.
   std::atomic<int32_t> depth{0};
+  int64_t start_ns = 0;  // immutable after registration
+  // Block state (see the file comment).
+  std::atomic<int64_t> block_start_ns{0};                 // 0 = not blocked
+  std::atomic<const int32_t*> block_owner_word{nullptr};  // see internal::BeginBlock
+  std::atomic<uint32_t> block_site{0};
+  // Bit k is set before counts[k] is first written (see below).
+  std::atomic<uint64_t> kinds_used{0};
+  // Histograms of finished waits, one per site this thread waited at.
+  std::atomic<SiteHistogram*> histograms{nullptr};  // list head, owner pushes
+
+  uint64_t task_id = 0;  // the thread's own task; immutable after registration
+  std::atomic<const void*> block_resource{nullptr};
+  int64_t last_block_start_ns = 0;  // owner only: keeps start times increasing
   TaskFrame frames[kMaxTaskDepth];
 
-  // Block state (see the file comment).
-  std::atomic<int64_t> block_start_ns{0};  // 0 = not blocked
-  std::atomic<uint32_t> block_site{0};
-  std::atomic<const void*> block_resource{nullptr};
-  std::atomic<const int32_t*> block_owner_word{nullptr};  // see internal::BeginBlock
-  int64_t last_block_start_ns = 0;  // owner only: keeps start times increasing
-
   // Lifecycle counters per kind (owner writes, sampler sums). Bit k of
-  // kinds_used is set before started[k] is first written, so the sampler sums
+  // kinds_used is set before counts[k] is first written, so the sampler sums
   // only the kinds this thread ever used.
-  std::atomic<uint64_t> kinds_used{0};
-  std::atomic<uint64_t> started[kMaxKinds] = {};
-  std::atomic<uint64_t> finished[kMaxKinds] = {};
+  // Started and finished of a kind share a cache line.
+  struct KindCounts {
+    std::atomic<uint64_t> started{0};
+    std::atomic<uint64_t> finished{0};
+  };
+  KindCounts counts[kMaxKinds];
 
-  // Histograms of finished waits, one per site this thread waited at.
-  std::atomic<SiteHistogram*> histograms{nullptr};        // list head, owner pushes
+  // Per-site histogram lookup (the list head is in the first line).
   SiteHistogram* recent[8] = {};                          // owner only: direct-mapped cache
   absl::flat_hash_map<uint32_t, SiteHistogram*> by_site;  // owner only
 
@@ -66,8 +73,13 @@ struct alignas(64) ThreadRecord {
   uint64_t next_task_id = 0;   // owner only
   uint64_t task_id_limit = 0;  // owner only
 
-  ThreadRecord* prev = nullptr;  // registry list, guarded by Registry::mu
-  ThreadRecord* next = nullptr;
+  size_t registry_index = 0;  // in Registry::records, guarded by Registry::mu
+
+  // The name last given through pthread_setname_np or prctl(PR_SET_NAME), by
+  // the thread or by another one: a seqlock (core/thread_name.h). All zero
+  // until then; the dump reads /proc instead.
+  std::atomic<uint32_t> name_seq{0};  // odd while a writer copies
+  std::atomic<uint64_t> name_words[2] = {};
 
   // Optional stack of the current wait, captured by the interposition layer.
   // Last: the sampler reads it only for dumps.
@@ -109,11 +121,16 @@ template <class Fn>
 void ForEachRecord(Fn&& fn);
 
 // Registry internals (used by ForEachRecord).
+static_assert(offsetof(ThreadRecord, histograms) + sizeof(void*) <= 64,
+              "the sampler's per-record fields must share the first cache line");
+
+// Live records are kept in an array, not a linked list: the sampler walks
+// them with the next ones' lines prefetched instead of chasing pointers.
 struct Registry {
   std::mutex mu;
-  ThreadRecord* head = nullptr;  // guarded by mu
-  RetiredTotals retired;         // guarded by mu
-  int64_t live = 0;              // guarded by mu
+  std::vector<ThreadRecord*> records;  // guarded by mu
+  RetiredTotals retired;               // guarded by mu
+  int64_t live = 0;                    // guarded by mu; records.size()
 };
 Registry& GetRegistry() noexcept;
 
@@ -121,8 +138,14 @@ template <class Fn>
 void ForEachRecord(Fn&& fn) {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
-  for (ThreadRecord* rec = r.head; rec != nullptr; rec = rec->next) fn(*rec);
+  for (ThreadRecord* rec : r.records) fn(*rec);
 }
+
+// In a fork child, with the registry lock held: forgets every record but
+// `self`'s (only the forking thread exists in the child). The forgotten
+// records are not freed (their owners' destructors never run there); fork
+// children usually exec soon.
+void ForgetOtherThreadsAfterFork(ThreadRecord* self) noexcept;
 
 // Task ids: unique, never 0. Reserves `count` consecutive ids; returns the first.
 uint64_t ReserveTaskIds(uint64_t count) noexcept;

@@ -2,13 +2,14 @@
 //
 // See agent.h (start the agent), task.h (tasks and block sites), sync.h
 // (instrumented Mutex, CondVar, WaitGroup, Channel), snapshot.h (reading the
-// state) and config.h (configuration).
+// state), config.h (configuration) and coro.h (C++20 coroutines as tasks).
 
 #ifndef LEAKWATCH_LEAKWATCH_H_
 #define LEAKWATCH_LEAKWATCH_H_
 
 #include "leakwatch/agent.h"
 #include "leakwatch/config.h"
+#include "leakwatch/coro.h"
 #include "leakwatch/snapshot.h"
 #include "leakwatch/sync.h"
 #include "leakwatch/task.h"

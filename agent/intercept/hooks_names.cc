@@ -1,0 +1,120 @@
+// Thread names: pthread_setname_np and prctl(PR_SET_NAME) are interposed so the
+// named thread's record keeps its name (core/thread_name.h) and a task dump
+// need not read /proc for it. Each hook calls the real function first and
+// records the name only when that succeeded, so what is recorded is what the
+// kernel holds. The real functions are found lazily with dlsym(RTLD_NEXT) (the
+// next definition: libc, or a sanitizer's interceptor in front of it).
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/thread_name.h"
+#include "core/thread_record.h"
+#include "intercept/capture.h"
+
+namespace leakwatch::intercept::internal {
+namespace {
+
+using SetNameFn = int (*)(pthread_t, const char*);
+using PrctlFn = int (*)(int, unsigned long, unsigned long, unsigned long, unsigned long);
+
+std::atomic<SetNameFn> g_real_setname{nullptr};
+std::atomic<PrctlFn> g_real_prctl{nullptr};
+
+template <class Fn>
+Fn Real(std::atomic<Fn>& slot, const char* name) noexcept {
+  Fn f = slot.load(std::memory_order_acquire);
+  if (__builtin_expect(f != nullptr, 1)) return f;
+  ThreadState& ts = tls_state;
+  const bool was = ts.in_hook;
+  ts.in_hook = true;  // dlsym may lock or allocate: never record that
+  f = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+  ts.in_hook = was;
+  if (f != nullptr) slot.store(f, std::memory_order_release);
+  return f;
+}
+
+// The kernel's thread id of `thread`, decoded from its CPU-time clock id
+// (clockid = ~tid << 3 | CPUCLOCK_PERTHREAD_MASK | CPUCLOCK_SCHED, a stable
+// kernel ABI), or 0 if unknown.
+int32_t TidOf(pthread_t thread) noexcept {
+  clockid_t clock;
+  if (pthread_getcpuclockid(thread, &clock) != 0 || (clock & 4) == 0) return 0;
+  return static_cast<int32_t>(~(clock >> 3));
+}
+
+// Records `name` for the calling thread. A thread that would be a task (the
+// same test as RegisterThread) gets its record now if it had none; otherwise
+// only an existing record is updated.
+void RecordOwnName(const char* name) noexcept {
+  ThreadState& ts = tls_state;
+  if (ts.in_hook || ts.agent) return;
+  ts.in_hook = true;
+  if (g_switches.enabled.load(std::memory_order_relaxed) &&
+      g_switches.threads.load(std::memory_order_relaxed)) {
+    if (core::ThreadRecord* rec = core::CurrentRecord()) core::StoreThreadName(*rec, name);
+  } else {
+    core::StoreThreadNameOfTid(static_cast<int32_t>(gettid()), name);
+  }
+  ts.in_hook = false;
+}
+
+void RecordName(pthread_t thread, const char* name) noexcept {
+  if (pthread_equal(thread, pthread_self())) {
+    RecordOwnName(name);
+    return;
+  }
+  ThreadState& ts = tls_state;
+  if (ts.in_hook) return;
+  const int32_t tid = TidOf(thread);
+  if (tid <= 0) return;
+  ts.in_hook = true;
+  core::StoreThreadNameOfTid(tid, name);
+  ts.in_hook = false;
+}
+
+}  // namespace
+}  // namespace leakwatch::intercept::internal
+
+using namespace leakwatch::intercept::internal;  // NOLINT: the hooks are C symbols
+
+extern "C" {
+
+int pthread_setname_np(pthread_t thread, const char* name) noexcept {
+  SetNameFn real = Real(g_real_setname, "pthread_setname_np");
+  if (real == nullptr) return ENOSYS;
+  const int r = real(thread, name);
+  if (r == 0) RecordName(thread, name);
+  return r;
+}
+
+// Variadic like glibc's: the four optional arguments are forwarded whatever the
+// option (reading an argument the caller did not pass is harmless on the ABIs
+// glibc's own prctl relies on the same way).
+int prctl(int option, ...) noexcept {
+  va_list ap;
+  va_start(ap, option);
+  const unsigned long a2 = va_arg(ap, unsigned long);
+  const unsigned long a3 = va_arg(ap, unsigned long);
+  const unsigned long a4 = va_arg(ap, unsigned long);
+  const unsigned long a5 = va_arg(ap, unsigned long);
+  va_end(ap);
+  PrctlFn real = Real(g_real_prctl, "prctl");
+  const int r = real != nullptr ? real(option, a2, a3, a4, a5)
+                                : static_cast<int>(syscall(SYS_prctl, option, a2, a3, a4, a5));
+  if (r == 0 && option == PR_SET_NAME && a2 != 0) {
+    RecordOwnName(reinterpret_cast<const char*>(a2));
+  }
+  return r;
+}
+
+}  // extern "C"

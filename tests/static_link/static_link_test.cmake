@@ -1,0 +1,129 @@
+# Run by ctest with cmake -P (see CMakeLists.txt). MODE selects the check
+# (MESSAGE, below, is the text every refused static link must print):
+#   refuse    -static links with -l<each leakwatch library> fail with MESSAGE (LINKER)
+#   dynamic   the same links without -static succeed and the program runs
+#   consumer  an installed leakwatch used through find_package: a dynamic build
+#             runs, a -static build fails with MESSAGE
+#   preload   PROGRAM (static) prints and exits the same with LD_PRELOAD=PRELOAD
+
+cmake_policy(VERSION 3.20)
+
+# The message of agent/install.cmake, word for word (it holds a ';': never let
+# it pass through a list).
+set(MESSAGE "leakwatch: static linking is not supported (prometheus-cpp and civetweb are shared-only); link dynamically or use LD_PRELOAD=libleakwatch_preload.so")
+
+function(fail text)
+  message(FATAL_ERROR "${text}")
+endfunction()
+
+function(expect_refused what output result)
+  if(result EQUAL 0)
+    fail("${what}: the static link succeeded; it must fail with:\n  ${MESSAGE}")
+  endif()
+  string(FIND "${output}" "${MESSAGE}" at)
+  if(at EQUAL -1)
+    fail("${what}: the link failed, but its output lacks the message\n  ${MESSAGE}\noutput:\n${output}")
+  endif()
+  message(STATUS "${what}: refused with the message")
+endfunction()
+
+file(MAKE_DIRECTORY ${WORK_DIR})
+set(libs "leakwatch;${LEAKWATCH_DIR}" "leakwatch_intercept;${INTERCEPT_DIR}"
+         "leakwatch_preload;${INTERCEPT_DIR}")
+
+if(MODE STREQUAL "refuse")
+  foreach(i RANGE 0 4 2)
+    list(GET libs ${i} lib)
+    math(EXPR j "${i} + 1")
+    list(GET libs ${j} dir)
+    execute_process(
+      COMMAND ${CC} -static -fuse-ld=${LINKER} ${SOURCE_DIR}/tiny_main.c -L${dir} -l${lib}
+              -o ${WORK_DIR}/tiny_static_${LINKER}
+      RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    expect_refused("ld.${LINKER} -static -l${lib}" "${out}" "${result}")
+  endforeach()
+
+elseif(MODE STREQUAL "dynamic")
+  foreach(i RANGE 0 4 2)
+    list(GET libs ${i} lib)
+    math(EXPR j "${i} + 1")
+    list(GET libs ${j} dir)
+    set(exe ${WORK_DIR}/tiny_dynamic_${lib})
+    execute_process(
+      COMMAND ${CC} ${SOURCE_DIR}/tiny_main.c -L${dir} -l${lib} -Wl,--no-as-needed
+              -Wl,-rpath,${LEAKWATCH_DIR}:${INTERCEPT_DIR} -o ${exe}
+      RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(NOT result EQUAL 0)
+      fail("dynamic link with -l${lib} failed:\n${out}")
+    endif()
+    execute_process(COMMAND ${exe} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(NOT result EQUAL 0)
+      fail("${exe} (linked with -l${lib}) exited with ${result}:\n${out}")
+    endif()
+    message(STATUS "dynamic link with -l${lib}: links and runs")
+  endforeach()
+
+elseif(MODE STREQUAL "consumer")
+  # Installs only the agent directory's rules (the library package), not the tools.
+  set(prefix ${WORK_DIR}/prefix)
+  file(REMOVE_RECURSE ${prefix})
+  execute_process(
+    COMMAND ${CMAKE_EXE} -DCMAKE_INSTALL_PREFIX=${prefix} -DCMAKE_INSTALL_LOCAL_ONLY=ON
+            -P ${AGENT_BINARY_DIR}/cmake_install.cmake
+    RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT result EQUAL 0)
+    fail("installing leakwatch into ${prefix} failed:\n${out}")
+  endif()
+  foreach(kind dynamic static)
+    set(build ${WORK_DIR}/consumer-${kind})
+    file(REMOVE_RECURSE ${build})
+    set(static OFF)
+    if(kind STREQUAL "static")
+      set(static ON)
+    endif()
+    execute_process(
+      COMMAND ${CMAKE_EXE} -S ${SOURCE_DIR}/consumer -B ${build} -DCMAKE_PREFIX_PATH=${prefix}
+              -DCMAKE_CXX_COMPILER=${CXX} -DCONSUMER_STATIC=${static}
+      RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(NOT result EQUAL 0)
+      fail("configuring the ${kind} consumer failed:\n${out}")
+    endif()
+    execute_process(COMMAND ${CMAKE_EXE} --build ${build}
+                    RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(kind STREQUAL "dynamic")
+      if(NOT result EQUAL 0)
+        fail("building the dynamic consumer failed:\n${out}")
+      endif()
+      execute_process(COMMAND ${build}/consumer RESULT_VARIABLE result OUTPUT_VARIABLE out
+                      ERROR_VARIABLE out)
+      if(NOT result EQUAL 0)
+        fail("the dynamic consumer exited with ${result}:\n${out}")
+      endif()
+      message(STATUS "dynamic consumer: builds and runs (${out})")
+    else()
+      expect_refused("CMake consumer with -static" "${out}" "${result}")
+    endif()
+  endforeach()
+
+elseif(MODE STREQUAL "preload")
+  execute_process(COMMAND ${PROGRAM} RESULT_VARIABLE plain_result OUTPUT_VARIABLE plain_out
+                  ERROR_VARIABLE plain_err)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env LD_PRELOAD=${PRELOAD} ${PROGRAM}
+                  RESULT_VARIABLE preload_result OUTPUT_VARIABLE preload_out
+                  ERROR_VARIABLE preload_err)
+  string(FIND "${plain_out}" "linked statically: yes" at)
+  if(at EQUAL -1)
+    fail("${PROGRAM} is not a static program (output: ${plain_out}): the test proves nothing")
+  endif()
+  if(NOT plain_result EQUAL 3)
+    fail("${PROGRAM} exited with ${plain_result} without the preload library, want 3")
+  endif()
+  if(NOT "${preload_result}" STREQUAL "${plain_result}" OR NOT "${preload_out}" STREQUAL "${plain_out}"
+     OR NOT "${preload_err}" STREQUAL "${plain_err}")
+    fail("under LD_PRELOAD=${PRELOAD} the static program changed: exit ${plain_result} -> ${preload_result}\nstdout:\n${plain_out}->\n${preload_out}stderr:\n${plain_err}->\n${preload_err}")
+  endif()
+  message(STATUS "same exit code (${plain_result}), stdout and stderr under the preload library")
+
+else()
+  fail("unknown MODE '${MODE}'")
+endif()
