@@ -18,7 +18,7 @@ DEBS := build-essential cmake pkg-config git ca-certificates python3 python3-yam
         libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
         libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev \
         prometheus prometheus-alertmanager curl procps \
-        xz-utils zstd pigz coreutils
+        xz-utils zstd pigz coreutils lld
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
