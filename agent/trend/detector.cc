@@ -17,6 +17,18 @@ namespace {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
+// The short scales and the regime rule keep the production defaults'
+// proportions to the windows (7.5 m fine floors under 15 m floors, a 135 m fast
+// span, a 16-floor mid scale and a 12 h regime in a 6 h window).
+void ScaleShortWindows(Params& p) {
+  const double floors = Seconds(p.trend_window) / Seconds(p.floor_window);
+  p.fast_floor_window = p.floor_window / 2;
+  p.fast_span = p.trend_window * 0.375;
+  p.jump_window = p.floor_window * 2;
+  p.mid_floors = static_cast<int>(std::lround(floors * 16 / 24));
+  p.regime_history = p.trend_window * 2;
+}
+
 }  // namespace
 
 Params ProductionPreset() { return Params(); }
@@ -30,7 +42,9 @@ Params FastPreset() {
   p.min_growth = 3;
   p.min_growth_ratio = 0.05;
   p.min_history = absl::ZeroDuration();
+  p.regime_shift = 0;
   p.confirm_time = p.trend_window / 12;
+  ScaleShortWindows(p);
   return p;
 }
 
@@ -44,8 +58,14 @@ Params ParamsFromConfig(const Config::Detector& config) {
   p.min_growth_ratio = config.min_growth_ratio;
   // Hour-scale windows watch services with daily cycles: a rise is judged only
   // against a full day of history. Minute-scale (demo) windows are not.
-  if (config.trend_window < absl::Hours(1)) p.min_history = absl::ZeroDuration();
+  // Nor is a minute-scale window's steep rise taken for a deploy step: a demo
+  // leak grows by its whole level every few floors.
+  if (config.trend_window < absl::Hours(1)) {
+    p.min_history = absl::ZeroDuration();
+    p.regime_shift = 0;
+  }
   p.confirm_time = config.trend_window / 12;
+  ScaleShortWindows(p);
   return p;
 }
 
@@ -88,6 +108,33 @@ absl::Status ValidateParams(const Params& p) {
   }
   if (!(p.guard_drawdown >= 0)) return absl::InvalidArgumentError("guard_drawdown must be >= 0");
   if (p.guard_rank < 1) return absl::InvalidArgumentError("guard_rank must be >= 1");
+  if (p.mid_floors < 0 || p.mid_floors > static_cast<int>(floors)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "mid_floors must be between 0 and trend_window / floor_window (%.0f)", floors));
+  }
+  if (p.fast_span < absl::ZeroDuration() || p.fast_span > p.trend_window) {
+    return absl::InvalidArgumentError("fast_span must be between 0 and trend_window");
+  }
+  if (p.fast_span > absl::ZeroDuration() &&
+      (p.fast_floor_window <= absl::ZeroDuration() || p.fast_floor_window > p.floor_window ||
+       p.fast_span / p.fast_floor_window > 1024)) {
+    return absl::InvalidArgumentError(
+        "fast_floor_window must be positive, at most floor_window, and at least fast_span / "
+        "1024");
+  }
+  if (p.jump_window < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("jump_window must be >= 0");
+  }
+  if (p.fast_confirm < 1 || p.mid_confirm < 1) {
+    return absl::InvalidArgumentError("fast_confirm and mid_confirm must be >= 1");
+  }
+  if (!(p.thirds_share >= 0 && p.half_share >= 0 && p.jump_share > 0)) {
+    return absl::InvalidArgumentError(
+        "thirds_share and half_share must be >= 0, jump_share positive");
+  }
+  if (!(p.post_growth_share >= 0)) {
+    return absl::InvalidArgumentError("post_growth_share must be >= 0");
+  }
   if (p.confirm_time < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("confirm_time must be >= 0");
   }
@@ -140,23 +187,54 @@ absl::Status SetParam(Params& p, const std::string& assignment) {
   if (name == "clear_z") return number(p.clear_z);
   if (name == "guard_rank") return integer(p.guard_rank);
   if (name == "confirm_time") return duration(p.confirm_time);
+  if (name == "fast_floor_window") return duration(p.fast_floor_window);
+  if (name == "fast_span") return duration(p.fast_span);
+  if (name == "mid_confirm") return integer(p.mid_confirm);
+  if (name == "jump_window") return duration(p.jump_window);
+  if (name == "jump_bar_share") return number(p.jump_bar_share);
+  if (name == "regime_shift") return number(p.regime_shift);
+  if (name == "noise_k") return number(p.noise_k);
+  if (name == "regime_history") return duration(p.regime_history);
+  if (name == "fast_z") return number(p.fast_z);
+  if (name == "fast_ratio") return number(p.fast_ratio);
+  if (name == "mid_floors") return integer(p.mid_floors);
+  if (name == "mid_z") return number(p.mid_z);
+  if (name == "mid_ratio") return number(p.mid_ratio);
+  if (name == "thirds_share") return number(p.thirds_share);
+  if (name == "jump_share") return number(p.jump_share);
+  if (name == "half_share") return number(p.half_share);
+  if (name == "post_growth_share") return number(p.post_growth_share);
+  if (name == "fast_confirm") return integer(p.fast_confirm);
+  if (name == "fast_guard_margin") return number(p.fast_guard_margin);
+  if (name == "fast_guard_drawdown") return number(p.fast_guard_drawdown);
   return absl::InvalidArgumentError(absl::StrCat("unknown detector parameter \"", name, "\""));
 }
 
 std::string FormatParams(const Params& p) {
-  return absl::StrCat("floor_window=", absl::FormatDuration(p.floor_window), "\n",
-                      "trend_window=", absl::FormatDuration(p.trend_window), "\n",
-                      "min_floors=", p.min_floors, "\n", "z_threshold=", p.z_threshold, "\n",
-                      "min_growth=", p.min_growth, "\n", "min_growth_ratio=", p.min_growth_ratio,
-                      "\n", "guard_window=", absl::FormatDuration(p.guard_window), "\n",
-                      "min_history=", absl::FormatDuration(p.min_history), "\n",
-                      "guard_margin=", p.guard_margin, "\n", "guard_drawdown=", p.guard_drawdown,
-                      "\n", "spans=", p.spans, "\n", "min_span_floors=", p.min_span_floors, "\n",
-                      "post_shift_z=", p.post_shift_z, "\n", "recent_z=", p.recent_z, "\n",
-                      "min_post_floors=", p.min_post_floors, "\n", "post_trim=", p.post_trim, "\n",
-                      "max_lag_fraction=", p.max_lag_fraction, "\n", "clear_z=", p.clear_z, "\n",
-                      "guard_rank=", p.guard_rank, "\n",
-                      "confirm_time=", absl::FormatDuration(p.confirm_time), "\n");
+  return absl::StrCat(
+      "floor_window=", absl::FormatDuration(p.floor_window), "\n",
+      "trend_window=", absl::FormatDuration(p.trend_window), "\n", "min_floors=", p.min_floors,
+      "\n", "z_threshold=", p.z_threshold, "\n", "min_growth=", p.min_growth, "\n",
+      "min_growth_ratio=", p.min_growth_ratio, "\n",
+      "guard_window=", absl::FormatDuration(p.guard_window), "\n",
+      "min_history=", absl::FormatDuration(p.min_history), "\n", "guard_margin=", p.guard_margin,
+      "\n", "guard_drawdown=", p.guard_drawdown, "\n", "spans=", p.spans, "\n",
+      "min_span_floors=", p.min_span_floors, "\n", "post_shift_z=", p.post_shift_z, "\n",
+      "recent_z=", p.recent_z, "\n", "min_post_floors=", p.min_post_floors, "\n",
+      "post_trim=", p.post_trim, "\n", "max_lag_fraction=", p.max_lag_fraction, "\n",
+      "clear_z=", p.clear_z, "\n", "guard_rank=", p.guard_rank, "\n",
+      "confirm_time=", absl::FormatDuration(p.confirm_time), "\n",
+      "fast_floor_window=", absl::FormatDuration(p.fast_floor_window), "\n",
+      "fast_span=", absl::FormatDuration(p.fast_span), "\n", "mid_confirm=", p.mid_confirm, "\n",
+      "jump_window=", absl::FormatDuration(p.jump_window), "\n",
+      "jump_bar_share=", p.jump_bar_share, "\n", "regime_shift=", p.regime_shift, "\n",
+      "noise_k=", p.noise_k, "\n", "regime_history=", absl::FormatDuration(p.regime_history), "\n",
+      "fast_z=", p.fast_z, "\n", "fast_ratio=", p.fast_ratio, "\n", "mid_floors=", p.mid_floors,
+      "\n", "mid_z=", p.mid_z, "\n", "mid_ratio=", p.mid_ratio, "\n",
+      "thirds_share=", p.thirds_share, "\n", "jump_share=", p.jump_share, "\n",
+      "half_share=", p.half_share, "\n", "post_growth_share=", p.post_growth_share, "\n",
+      "fast_confirm=", p.fast_confirm, "\n", "fast_guard_margin=", p.fast_guard_margin, "\n",
+      "fast_guard_drawdown=", p.fast_guard_drawdown, "\n");
 }
 
 SeriesDetector::SeriesDetector(const Params& params)
@@ -166,11 +244,19 @@ SeriesDetector::SeriesDetector(const Params& params)
       guard_seconds_(Seconds(params.guard_window)),
       min_history_seconds_(Seconds(params.min_history)),
       bin_seconds_(std::max(floor_seconds_, guard_seconds_ / kGuardBins)),
-      tracker_(floor_seconds_) {
+      tracker_(floor_seconds_),
+      fine_seconds_(Seconds(params.fast_floor_window)),
+      fast_span_seconds_(Seconds(params.fast_span)),
+      fine_tracker_(fine_seconds_ > 0 ? fine_seconds_ : floor_seconds_) {
   const size_t capacity = static_cast<size_t>(std::ceil(window_seconds_ / floor_seconds_)) + 1;
   times_.reserve(capacity);
   values_.reserve(capacity);
   bins_.reserve(kGuardBins + 2);
+  if (fast_span_seconds_ > 0) {
+    const size_t fine = static_cast<size_t>(std::ceil(fast_span_seconds_ / fine_seconds_)) + 1;
+    fine_times_.reserve(fine);
+    fine_values_.reserve(fine);
+  }
 }
 
 void SeriesDetector::Reset() {
@@ -180,6 +266,12 @@ void SeriesDetector::Reset() {
   bins_.clear();
   last_growth_ = 0;
   evidence_since_ = -1;
+  fast_run_ = 0;
+  mid_run_ = 0;
+  regime_start_ = -1e300;
+  fine_tracker_.Reset();
+  fine_times_.clear();
+  fine_values_.clear();
   verdict_ = Verdict();
 }
 
@@ -195,6 +287,9 @@ Verdict SeriesDetector::Add(double t, double value, double process_start) {
   if (std::optional<Floor> floor = tracker_.Add(t, value)) {
     AddFloor(*floor);
     Judge(t);
+  }
+  if (fast_span_seconds_ > 0) {
+    if (std::optional<Floor> fine = fine_tracker_.Add(t, value)) AddFineFloor(*fine);
   }
   return verdict_;
 }
@@ -228,11 +323,18 @@ void SeriesDetector::AddFloor(const Floor& floor) {
   if (stale > 0) bins_.erase(bins_.begin(), bins_.begin() + stale);
 }
 
-bool SeriesDetector::IsNewHigh(size_t first, double margin) const {
-  if (guard_seconds_ <= 0) return true;
-  if (times_[first] - series_start_ < min_history_seconds_) return false;
+bool SeriesDetector::IsNewHigh(size_t first, double margin, double drawdown_share) const {
   const size_t n = values_.size();
-  const double newest = times_[n - 1];
+  // The level now: both of the last two floors must clear the reference.
+  const double level = n >= 2 ? std::min(values_[n - 1], values_[n - 2]) : values_[n - 1];
+  return IsNewHighAt(times_[first], level, margin, drawdown_share);
+}
+
+bool SeriesDetector::IsNewHighAt(double span_start, double level, double margin,
+                                 double drawdown_share) const {
+  if (guard_seconds_ <= 0) return true;
+  if (values_.empty() || span_start - series_start_ < min_history_seconds_) return false;
+  const double newest = times_.back();
   thread_local std::vector<double> history;
   history.clear();
   for (const Bin& bin : bins_) {
@@ -240,24 +342,27 @@ bool SeriesDetector::IsNewHigh(size_t first, double margin) const {
       history.push_back(bin.max);
     }
   }
-  for (size_t i = 0; i < first; ++i) {
+  for (size_t i = 0; i < times_.size() && times_[i] < span_start; ++i) {
     if (times_[i] > newest - guard_seconds_) history.push_back(values_[i]);
   }
   if (history.empty()) return true;
-  if (params_.guard_drawdown > 0) {
+  if (drawdown_share > 0) {
     double peak = history.front(), drawdown = 0;
     for (double v : history) {
       peak = std::max(peak, v);
       drawdown = std::max(drawdown, peak - v);
     }
-    margin = std::max(margin, params_.guard_drawdown * drawdown);
+    margin = std::max(margin, drawdown_share * drawdown);
   }
   const size_t rank = std::min<size_t>(history.size(), std::max(1, params_.guard_rank));
-  std::nth_element(history.begin(), history.begin() + (rank - 1), history.end(),
-                   std::greater<double>());
-  const double reference = history[rank - 1];
-  // The level now: both of the last two floors must clear the reference.
-  const double level = n >= 2 ? std::min(values_[n - 1], values_[n - 2]) : values_[n - 1];
+  double reference;
+  if (rank == 1) {
+    reference = *std::max_element(history.begin(), history.end());
+  } else {
+    std::nth_element(history.begin(), history.begin() + (rank - 1), history.end(),
+                     std::greater<double>());
+    reference = history[rank - 1];
+  }
   return margin > 0 ? level >= reference + margin : level > reference;
 }
 
@@ -288,14 +393,106 @@ bool SeriesDetector::StillRising(absl::Span<const double> x) const {
   return MannKendallTest(x.subspan(x.size() - std::min(recent, x.size()))).z >= params_.recent_z;
 }
 
+bool SeriesDetector::ShortScaleEvidence(absl::Span<const double> t, absl::Span<const double> x,
+                                        double floor_seconds, double z_min, double ratio,
+                                        Verdict& verdict) const {
+  if (x.size() < 6 || values_.size() < static_cast<size_t>(params_.min_floors)) return false;
+  const MannKendall mk = MannKendallTest(x);
+  if (mk.z < z_min) return false;
+  const double duration = t.back() - t.front() + floor_seconds;
+  double bar = std::max(params_.min_growth, ratio * level_);
+  if (params_.noise_k > 0) {
+    // ... and a few times the floors' own noise (the robust spread of their
+    // steps), so that a small, noisy series needs a rise well above its jitter.
+    thread_local std::vector<double> steps;
+    steps.clear();
+    for (size_t i = 1; i < x.size(); ++i) steps.push_back(std::abs(x[i] - x[i - 1]));
+    std::nth_element(steps.begin(), steps.begin() + steps.size() / 2, steps.end());
+    bar = std::max(bar, params_.noise_k * 1.4826 * steps[steps.size() / 2] / std::sqrt(2.0));
+  }
+  const double growth = TheilSenSlope(t, x) * duration;
+  if (growth < bar) return false;
+  // Spread: every third rises ...
+  const size_t third = x.size() / 3;
+  double previous = Median(x.subspan(0, third));
+  for (size_t k = 1; k < 3; ++k) {
+    const double m = Median(x.subspan(k * third, k == 2 ? x.size() - 2 * third : third));
+    if (m - previous < params_.thirds_share * growth / 3) return false;
+    previous = m;
+  }
+  // ... the recent half keeps the rate ...
+  if (params_.half_share > 0) {
+    const size_t half = x.size() / 2;
+    const double recent = TheilSenSlope(t.subspan(half), x.subspan(half)) * duration;
+    if (recent < params_.half_share * growth) return false;
+  }
+  // ... and no single jump carries the rise.
+  if (params_.jump_share < 1) {
+    const size_t gap = std::max<size_t>(
+        1, static_cast<size_t>(
+               std::lround(absl::ToDoubleSeconds(params_.jump_window) / floor_seconds)));
+    double jump = 0;
+    for (size_t i = gap; i < x.size(); ++i) jump = std::max(jump, x[i] - x[i - gap]);
+    if (jump > params_.jump_share * growth) return false;
+    if (params_.jump_bar_share > 0 && jump > params_.jump_bar_share * bar) return false;
+  }
+  // The level now is the minimum over the latest floor_window, as the guard's
+  // history is made of floor_window minima (finer floors sit higher).
+  double level = x.back();
+  for (size_t i = x.size(); i-- > 0 && t[i] > t.back() + floor_seconds - floor_seconds_ - 1;) {
+    level = std::min(level, x[i]);
+  }
+  if (!IsNewHighAt(t.front(), level, params_.fast_guard_margin * bar,
+                   params_.fast_guard_drawdown)) {
+    return false;
+  }
+  verdict = Verdict{true, growth / duration * 3600, mk.z};
+  return true;
+}
+
+void SeriesDetector::AddFineFloor(const Floor& floor) {
+  fine_times_.push_back(floor.start);
+  fine_values_.push_back(floor.value);
+  size_t evicted = 0;
+  while (evicted < fine_times_.size() &&
+         fine_times_[evicted] <= floor.start - fast_span_seconds_ + fine_seconds_ / 2) {
+    ++evicted;
+  }
+  if (evicted > 0) {
+    fine_times_.erase(fine_times_.begin(), fine_times_.begin() + evicted);
+    fine_values_.erase(fine_values_.begin(), fine_values_.begin() + evicted);
+  }
+  Verdict fast;
+  const double now = floor.start + fine_seconds_;
+  if (!verdict_.suspected && now - regime_start_ >= Seconds(params_.regime_history) &&
+      fine_times_.front() <= floor.start - fast_span_seconds_ + 1.5 * fine_seconds_ &&
+      ShortScaleEvidence(fine_times_, fine_values_, fine_seconds_, params_.fast_z,
+                         params_.fast_ratio, fast)) {
+    if (++fast_run_ >= params_.fast_confirm) {
+      last_growth_ = now;
+      if (!verdict_.suspected) verdict_ = fast;
+    }
+  } else {
+    fast_run_ = 0;
+  }
+}
+
 void SeriesDetector::Judge(double now) {
   const size_t n = values_.size();
+  // An abrupt step up starts a new regime.
+  if (params_.regime_shift > 0 && n >= 3) {
+    const double before = values_[n - 3];
+    const double jump = values_[n - 1] - before;
+    if (jump >= std::max(params_.min_growth, params_.regime_shift * before)) regime_start_ = now;
+  }
+  const bool new_regime = now - regime_start_ < Seconds(params_.regime_history);
   if (n < static_cast<size_t>(params_.min_floors)) {
     evidence_since_ = -1;
     verdict_ = Verdict();
     return;
   }
   const double level = Median(values_);
+  level_ = level;
   const double threshold = std::max(params_.min_growth, params_.min_growth_ratio * level);
 
   bool fired = false;
@@ -311,14 +508,14 @@ void SeriesDetector::Judge(double now) {
     double slope = 0;
     if (span == 0) slope = TheilSenSlope(t, x);
     const double duration = t.back() - t.front() + floor_seconds_;
-    bool evidence = mk.z >= params_.z_threshold;
+    bool evidence = !new_regime && mk.z >= params_.z_threshold;
     if (evidence) {
       // Growth is measured after the largest level shift of the span, so a step
       // followed by a plateau shows none while a ramp keeps its slope.
       size_t split = params_.post_shift_z > 0 ? LargestShift(x) : 0;
       split += static_cast<size_t>(params_.post_trim * static_cast<double>(len - split));
       const size_t post = len - split;
-      evidence = post >= static_cast<size_t>(params_.min_post_floors);
+      evidence = evidence && post >= static_cast<size_t>(params_.min_post_floors);
       if (evidence) {
         const int max_lag =
             params_.max_lag_fraction > 0
@@ -326,10 +523,15 @@ void SeriesDetector::Judge(double now) {
                 : 0;
         const double growth =
             TheilSenSlopeMaxLag(t.subspan(split), x.subspan(split), max_lag) * duration;
-        evidence = growth >= threshold && StillRising(x) &&
+        // The rise after the shift, over the time it has actually lasted (a
+        // step followed by a slow drift extrapolates to a full window of growth).
+        const double post_seconds = t.back() - t[split] + floor_seconds_;
+        evidence = growth >= threshold &&
+                   growth * post_seconds / duration >= params_.post_growth_share * threshold &&
+                   StillRising(x) &&
                    (params_.post_shift_z <= 0 ||
                     MannKendallTest(x.subspan(split)).z >= params_.post_shift_z) &&
-                   IsNewHigh(first, params_.guard_margin * threshold);
+                   IsNewHigh(first, params_.guard_margin * threshold, params_.guard_drawdown);
         if (evidence && (!fired || mk.z > best.z)) {
           best = Verdict{true, growth / duration * 3600, mk.z};
         }
@@ -341,6 +543,23 @@ void SeriesDetector::Judge(double now) {
       full_growth = slope * duration;
     }
     fired = fired || evidence;
+  }
+
+  // The mid scale.
+  Verdict mid;
+  const size_t mid_floors = static_cast<size_t>(params_.mid_floors);
+  // (Once suspected, the hysteresis below keeps the verdict; the short scales
+  // are not needed until it clears.)
+  const bool mid_evidence =
+      !new_regime && !verdict_.suspected && mid_floors >= 6 && n >= mid_floors &&
+      ShortScaleEvidence(absl::MakeConstSpan(times_).subspan(n - mid_floors),
+                         absl::MakeConstSpan(values_).subspan(n - mid_floors), floor_seconds_,
+                         params_.mid_z, params_.mid_ratio, mid);
+  mid_run_ = mid_evidence ? mid_run_ + 1 : 0;
+  if (mid_evidence && mid_run_ >= params_.mid_confirm) {
+    last_growth_ = now;
+    verdict_ = fired ? best : mid;
+    return;
   }
 
   bool confirmed = fired;

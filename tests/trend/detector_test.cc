@@ -73,11 +73,12 @@ TEST(SeriesDetectorTest, LinearLeakAfterADayOfHistoryIsSuspectedWithItsGrowth) {
 TEST(SeriesDetectorTest, NothingIsSuspectedBeforeADayOfHistory) {
   SeriesDetector d(ProductionPreset());
   // A leak from the first sample: a span is judged only once 24 h of floors
-  // precede it, so the half-window span (3 h) is first judged at 27 h.
+  // precede it, so the half-window span (3 h) is first judged at 27 h and its
+  // growth after the largest shift must have lasted long enough (post_growth_share).
   FedSeries run = Feed(d, 40 * kHour, 60, [](double t) { return Flat(300, t) + 20 * t / kHour; });
   ASSERT_TRUE(run.first_suspected.has_value());
   EXPECT_GE(*run.first_suspected, 24 * kHour);
-  EXPECT_LE(*run.first_suspected, 28 * kHour);
+  EXPECT_LE(*run.first_suspected, 29 * kHour);
 }
 
 TEST(SeriesDetectorTest, ProcessRestartClearsTheVerdictAndTheHistory) {
@@ -108,6 +109,42 @@ TEST(SeriesDetectorTest, VerdictClearsOnlyAfterAFullWindowWithoutGrowth) {
   EXPECT_GE(*run.last_suspected, stop + 6 * kHour);   // held a full trend window
   EXPECT_LE(*run.last_suspected, stop + 14 * kHour);  // and then cleared
   EXPECT_FALSE(run.last.suspected);
+}
+
+TEST(SeriesDetectorTest, ShortScalesFlagAFastLeakSoonerThanTheTrendWindowAlone) {
+  const double start = 30 * kHour;
+  auto leak = [&](double t) {
+    return Flat(300, t) + (t > start ? 30 * (t - start) / kHour : 0);  // +10%/h
+  };
+  SeriesDetector multi(ProductionPreset());
+  Params window_only = ProductionPreset();
+  window_only.fast_span = absl::ZeroDuration();
+  window_only.mid_floors = 0;
+  SeriesDetector single(window_only);
+  FedSeries fast = Feed(multi, 40 * kHour, 60, leak);
+  FedSeries slow = Feed(single, 40 * kHour, 60, leak);
+  ASSERT_TRUE(fast.first_suspected.has_value());
+  ASSERT_TRUE(slow.first_suspected.has_value());
+  EXPECT_GE(*fast.first_suspected, start);
+  EXPECT_LE(*fast.first_suspected - start, 1.5 * kHour);
+  EXPECT_LT(*fast.first_suspected, *slow.first_suspected);
+}
+
+TEST(SeriesDetectorTest, StepFollowedByHoursOfDriftStartsANewRegimeNotALeak) {
+  // A deploy raises the level by half, which then drifts up by 3 %/h for 5 h
+  // and settles: the drift alone would look like a slow leak.
+  auto series = [](double t) {
+    const double step = 30 * kHour, drift_end = step + 5 * kHour;
+    if (t <= step) return Flat(300, t);
+    return Flat(300, t) + 150 + 13.5 * (std::min(t, drift_end) - step) / kHour;
+  };
+  SeriesDetector d(ProductionPreset());
+  EXPECT_FALSE(Feed(d, 72 * kHour, 60, series).first_suspected.has_value());
+  Params no_regime = ProductionPreset();
+  no_regime.regime_shift = 0;
+  SeriesDetector without(no_regime);
+  EXPECT_TRUE(Feed(without, 72 * kHour, 60, series).first_suspected.has_value())
+      << "the drift should read as growth without the regime rule";
 }
 
 TEST(SeriesDetectorTest, StepThenPlateauIsNotALeak) {
@@ -196,6 +233,14 @@ TEST(ParamsTest, MinuteScaleConfigNeedsNoDayOfHistory) {
   EXPECT_EQ(p.confirm_time, absl::Seconds(15));
   EXPECT_EQ(ProductionPreset().min_history, absl::Hours(24));
   EXPECT_EQ(ProductionPreset().confirm_time, absl::Minutes(30));
+}
+
+TEST(ParamsTest, ValidateRejectsFineFloorsCoarserThanTheFloors) {
+  Params p = ProductionPreset();
+  p.fast_floor_window = absl::Minutes(30);
+  absl::Status s = ValidateParams(p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("fast_floor_window"), absl::string_view::npos);
 }
 
 TEST(ParamsTest, ValidateRejectsAFloorWindowNotShorterThanTheTrendWindow) {
