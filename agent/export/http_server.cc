@@ -1,10 +1,13 @@
 #include "export/http_server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netdb.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -19,16 +22,56 @@
 
 namespace leakwatch::exporter {
 
+// The listening sockets of this process bound to one of `ports` (any port if
+// empty), except those in `before`. Used to find civetweb's own (it does not expose them): a port
+// cannot be bound twice, and `before` excludes anything listening already.
+std::vector<int> ListeningSockets(const std::vector<int>& ports, const std::vector<int>& before) {
+  std::vector<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  while (const dirent* entry = readdir(dir)) {
+    int fd = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(dir)) continue;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
+    int port = -1;
+    if (addr.ss_family == AF_INET) port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (!ports.empty() && std::find(ports.begin(), ports.end(), port) == ports.end()) continue;
+    if (std::find(before.begin(), before.end(), fd) != before.end()) continue;
+    fds.push_back(fd);
+  }
+  closedir(dir);
+  return fds;
+}
+
 struct HttpServer::Impl {
   Config::Exporter config;
   Handlers handlers;
   std::string expected_auth;  // "user:password", empty = no auth
   std::string tls_pem_path;   // combined key+cert file for civetweb, removed at stop
   mg_context* ctx = nullptr;
+  std::vector<int> listening_fds;  // civetweb's, found after start (see WakeForStop)
 
   ~Impl() {
-    if (ctx != nullptr) mg_stop(ctx);
+    if (ctx != nullptr) {
+      WakeForStop();
+      mg_stop(ctx);
+    }
     if (!tls_pem_path.empty()) unlink(tls_pem_path.c_str());
+  }
+
+  // civetweb's master thread polls its listening sockets in 2 s quanta and
+  // checks for a stop only between them, so mg_stop() alone takes up to 2 s (a
+  // short-lived program under the preload library would exit 2 s late). A
+  // listening socket that is shut down polls readable at once and for good:
+  // the master thread wakes, sees the stop flag and exits.
+  void WakeForStop() {
+    for (int fd : listening_fds) shutdown(fd, SHUT_RDWR);
   }
 
   bool Authorized(mg_connection* conn) const {
@@ -230,6 +273,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
   char error_text[256] = {};
   unsigned error_code = 0;
   mg_error_data error{&error_code, error_text, sizeof error_text};
+  // Any port: everything listening before the start is excluded below.
+  const std::vector<int> listening_before = ListeningSockets({}, {});
   impl->ctx = mg_start2(&init, &error);
   if (impl->ctx == nullptr) {
     return absl::UnavailableError(absl::StrCat("exporter.listen: cannot serve on ", config.listen,
@@ -243,6 +288,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
   mg_server_port server_ports[4] = {};
   const int n = mg_get_server_ports(impl->ctx, 4, server_ports);
   const int port = n > 0 ? server_ports[0].port : 0;
+  std::vector<int> bound_ports;
+  for (int i = 0; i < n; ++i) bound_ports.push_back(server_ports[i].port);
+  impl->listening_fds = ListeningSockets(bound_ports, listening_before);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
 }
 

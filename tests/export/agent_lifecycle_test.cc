@@ -41,6 +41,7 @@ class BusyPort {
   }
   ~BusyPort() { close(fd_); }
   int port() const { return port_; }
+  int fd() const { return fd_; }
 
  private:
   int fd_;
@@ -58,6 +59,37 @@ TEST(AgentLifecycle, PortInUseIsAnErrorAndNothingIsLeftRunning) {
   // The host can try again with another port.
   ASSERT_TRUE(Start(LoopbackConfig()).ok());
   EXPECT_TRUE(IsRunning());
+  Stop();
+}
+
+// Stop() wakes civetweb by shutting its listening sockets down; the host's own
+// listening sockets, including one opened while the agent ran, stay usable.
+TEST(AgentLifecycle, StopLeavesTheHostsListeningSocketsAlone) {
+  BusyPort before;
+  ASSERT_TRUE(Start(LoopbackConfig()).ok());
+  BusyPort during;
+  const int agent_port = ExporterPort();
+  Stop();
+  for (const BusyPort* host : {&before, &during}) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    ASSERT_EQ(getsockopt(host->fd(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len), 0);
+    EXPECT_EQ(listening, 1) << "port " << host->port();
+    // Still accepts: a connection completes against the backlog.
+    const int client = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(host->port()));
+    EXPECT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
+        << "port " << host->port();
+    close(client);
+  }
+  // The agent's port is free again and a new agent can serve.
+  Config c = LoopbackConfig();
+  c.exporter.listen = "127.0.0.1:" + std::to_string(agent_port);
+  ASSERT_TRUE(Start(c).ok());
+  EXPECT_TRUE(httplib::Client("127.0.0.1", agent_port).Get("/metrics"));
   Stop();
 }
 
