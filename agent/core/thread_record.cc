@@ -10,9 +10,15 @@
 #include "core/clock.h"
 
 namespace leakwatch::core {
+
+namespace internal {
+constinit thread_local ThreadRecord* tls_record __attribute__((tls_model("initial-exec"))) =
+    nullptr;
+}  // namespace internal
+
 namespace {
 
-__attribute__((tls_model("initial-exec"))) thread_local ThreadRecord* tls_record = nullptr;
+using internal::tls_record;
 __attribute__((tls_model("initial-exec"))) thread_local bool tls_retired = false;
 
 std::atomic<uint64_t> g_next_task_id{1};
@@ -129,10 +135,9 @@ uint64_t ThreadRecord::NewTaskId() noexcept {
   return next_task_id++;
 }
 
-ThreadRecord* CurrentRecord() noexcept {
+ThreadRecord* CurrentRecordSlow() noexcept {
   ThreadRecord* rec = tls_record;
-  if (__builtin_expect(rec != nullptr, 1)) return rec;
-  return RegisterCurrentThread();
+  return rec != nullptr ? rec : RegisterCurrentThread();
 }
 
 SiteHistogram* ThreadRecord::HistogramForSlow(uint32_t site) noexcept {

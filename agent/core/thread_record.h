@@ -105,9 +105,23 @@ struct alignas(64) ThreadRecord {
   uint64_t NewTaskId() noexcept;
 };
 
+namespace internal {
+// The calling thread's record once registered (thread_record.cc). Initial-exec
+// and constant-initialized: reading it is one %fs-relative load, no call.
+extern constinit thread_local ThreadRecord* tls_record __attribute__((tls_model("initial-exec")));
+}  // namespace internal
+
+// Registers the calling thread (see CurrentRecord).
+ThreadRecord* CurrentRecordSlow() noexcept;
+
 // The calling thread's record, created on first use; nullptr while the thread is
-// exiting (after its record was retired) or if memory ran out.
-ThreadRecord* CurrentRecord() noexcept;
+// exiting (after its record was retired) or if memory ran out. Inline: on the
+// recording fast path this is one thread-local load.
+inline ThreadRecord* CurrentRecord() noexcept {
+  ThreadRecord* rec = internal::tls_record;
+  if (__builtin_expect(rec != nullptr, 1)) return rec;
+  return CurrentRecordSlow();
+}
 
 // Visits every live record and the retired totals under the registry lock. `fn`
 // must not call into leakwatch's recording API.
