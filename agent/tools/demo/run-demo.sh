@@ -18,7 +18,14 @@ cleanup() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+# Ctrl-C or a kill is the normal way to stop: clean up and exit quietly.
+stop() {
+  trap - EXIT
+  cleanup
+  exit 0
+}
+trap cleanup EXIT
+trap stop INT TERM
 
 "$build/agent/tools/demo/leakwatch-demo" --listen "127.0.0.1:$demo_port" \
   --metrics_listen "127.0.0.1:$metrics_port" --config config/demo.yaml --load "$rate" \
