@@ -53,6 +53,12 @@ std::atomic<const HistogramLayout*>& LayoutSlot() {
   return internal::g_layout;
 }
 
+// Guards SetLayout; never destroyed: the fork handlers take it.
+std::mutex& LayoutMutex() {
+  static std::mutex* mu = new std::mutex;
+  return *mu;
+}
+
 }  // namespace
 
 namespace internal {
@@ -68,11 +74,6 @@ const HistogramLayout* InitLayout() noexcept {
 }
 
 }  // namespace internal
-
-std::mutex& LayoutMutex() {
-  static std::mutex* mu = new std::mutex;  // never destroyed: fork handlers use it
-  return *mu;
-}
 
 void LockLayoutForFork() noexcept { LayoutMutex().lock(); }
 void UnlockLayoutAfterFork() noexcept { LayoutMutex().unlock(); }

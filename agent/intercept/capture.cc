@@ -216,6 +216,15 @@ int TrimTo(uintptr_t ra0, uintptr_t* frames, int n) {
 
 }  // namespace
 
+void* LookupReal(const char* name, const char* version) noexcept {
+  ThreadState& ts = tls_state;
+  const bool was = ts.in_hook;
+  ts.in_hook = true;  // dlsym may lock or allocate: never record that
+  void* p = version != nullptr ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
+  ts.in_hook = was;
+  return p;
+}
+
 core::ThreadRecord* EnterRecording(const std::atomic<bool>& family) noexcept {
   ThreadState& ts = tls_state;
   if (ts.in_hook || ts.agent) return nullptr;

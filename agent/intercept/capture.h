@@ -70,6 +70,27 @@ Wait BeginWait(core::ThreadRecord* rec, Op op, uintptr_t ra0, const void* resour
 void EndWait(const Wait& wait) noexcept;
 void CancelWait(const Wait& wait) noexcept;
 
+// The next definition of an interposed function (libc's, or a sanitizer's
+// interceptor in front of it): dlvsym/dlsym(RTLD_NEXT) with recording off, as
+// dlsym may lock or allocate. `version` may be null.
+void* LookupReal(const char* name, const char* version) noexcept;
+
+// A real function, looked up on first use and cached.
+template <class Fn>
+struct Real {
+  const char* name;
+  const char* version;
+  std::atomic<Fn> fn{nullptr};
+
+  Fn Get() noexcept {
+    Fn f = fn.load(std::memory_order_acquire);
+    if (__builtin_expect(f != nullptr, 1)) return f;
+    f = reinterpret_cast<Fn>(LookupReal(name, version));
+    if (f != nullptr) fn.store(f, std::memory_order_release);
+    return f;
+  }
+};
+
 // Registers the calling thread as a task (thread lifecycle).
 void RegisterThread() noexcept;
 

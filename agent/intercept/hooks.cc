@@ -7,7 +7,6 @@
 // from a constructor); `pthread_cond_*` are pinned to GLIBC_2.3.2, the versions
 // libstdc++ calls, not the old compat ones.
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -28,30 +27,6 @@
 
 namespace leakwatch::intercept::internal {
 namespace {
-
-void* Lookup(const char* name, const char* version) noexcept {
-  ThreadState& ts = tls_state;
-  const bool was = ts.in_hook;
-  ts.in_hook = true;  // dlsym may lock or allocate: never record that
-  void* p = version != nullptr ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
-  ts.in_hook = was;
-  return p;
-}
-
-template <class Fn>
-struct Real {
-  const char* name;
-  const char* version;
-  std::atomic<Fn> fn{nullptr};
-
-  Fn Get() noexcept {
-    Fn f = fn.load(std::memory_order_acquire);
-    if (__builtin_expect(f != nullptr, 1)) return f;
-    f = reinterpret_cast<Fn>(Lookup(name, version));
-    if (f != nullptr) fn.store(f, std::memory_order_release);
-    return f;
-  }
-};
 
 using MutexFn = int (*)(pthread_mutex_t*);
 using MutexTimedFn = int (*)(pthread_mutex_t*, const struct timespec*);

@@ -5,7 +5,6 @@
 // kernel holds. The real functions are found lazily with dlsym(RTLD_NEXT) (the
 // next definition: libc, or a sanitizer's interceptor in front of it).
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -27,21 +26,8 @@ namespace {
 using SetNameFn = int (*)(pthread_t, const char*);
 using PrctlFn = int (*)(int, unsigned long, unsigned long, unsigned long, unsigned long);
 
-std::atomic<SetNameFn> g_real_setname{nullptr};
-std::atomic<PrctlFn> g_real_prctl{nullptr};
-
-template <class Fn>
-Fn Real(std::atomic<Fn>& slot, const char* name) noexcept {
-  Fn f = slot.load(std::memory_order_acquire);
-  if (__builtin_expect(f != nullptr, 1)) return f;
-  ThreadState& ts = tls_state;
-  const bool was = ts.in_hook;
-  ts.in_hook = true;  // dlsym may lock or allocate: never record that
-  f = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-  ts.in_hook = was;
-  if (f != nullptr) slot.store(f, std::memory_order_release);
-  return f;
-}
+Real<SetNameFn> real_setname{"pthread_setname_np", nullptr};
+Real<PrctlFn> real_prctl{"prctl", nullptr};
 
 // The kernel's thread id of `thread`, decoded from its CPU-time clock id
 // (clockid = ~tid << 3 | CPUCLOCK_PERTHREAD_MASK | CPUCLOCK_SCHED, a stable
@@ -90,7 +76,7 @@ using namespace leakwatch::intercept::internal;  // NOLINT: the hooks are C symb
 extern "C" {
 
 int pthread_setname_np(pthread_t thread, const char* name) noexcept {
-  SetNameFn real = Real(g_real_setname, "pthread_setname_np");
+  SetNameFn real = real_setname.Get();
   if (real == nullptr) return ENOSYS;
   const int r = real(thread, name);
   if (r == 0) RecordName(thread, name);
@@ -108,7 +94,7 @@ int prctl(int option, ...) noexcept {
   const unsigned long a4 = va_arg(ap, unsigned long);
   const unsigned long a5 = va_arg(ap, unsigned long);
   va_end(ap);
-  PrctlFn real = Real(g_real_prctl, "prctl");
+  PrctlFn real = real_prctl.Get();
   const int r = real != nullptr ? real(option, a2, a3, a4, a5)
                                 : static_cast<int>(syscall(SYS_prctl, option, a2, a3, a4, a5));
   if (r == 0 && option == PR_SET_NAME && a2 != 0) {
