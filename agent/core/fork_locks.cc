@@ -8,7 +8,6 @@ namespace leakwatch::core {
 void LockAllForFork() noexcept {
   LockCoroutinesForFork();
   LockLayoutForFork();
-  LockWrapperSitesForFork();
   LockSymbolizerForFork();
   LockSitesForFork();
   LockKindsForFork();
@@ -20,7 +19,6 @@ void UnlockAllAfterFork() noexcept {
   UnlockKindsAfterFork();
   UnlockSitesAfterFork();
   UnlockSymbolizerAfterFork();
-  UnlockWrapperSitesAfterFork();
   UnlockLayoutAfterFork();
   UnlockCoroutinesAfterFork();
 }

@@ -8,9 +8,11 @@
 // UnlockAllAfterFork() after it, in the parent and in the child, so the child
 // starts with every lock free and every table consistent.
 //
-// The order is fixed: coroutine shards, histogram layout, wrapper-site cache,
-// symbolizer, site table, kind table, registry. No code path holds two of these
-// locks at once, so the order only has to be the same on every fork.
+// The order is fixed: coroutine shards, histogram layout, symbolizer, site
+// table, kind table, registry. No code path holds two of these locks at once,
+// so the order only has to be the same on every fork. The return-address
+// caches in front of the symbolizer (core/site_cache.h) are lock-free and need
+// no entry.
 
 #ifndef LEAKWATCH_CORE_FORK_LOCKS_H_
 #define LEAKWATCH_CORE_FORK_LOCKS_H_
@@ -29,8 +31,6 @@ void UnlockAllAfterFork() noexcept;
 // The pieces, defined next to each table (coroutine shards: coro_registry.h).
 void LockLayoutForFork() noexcept;  // histogram.cc
 void UnlockLayoutAfterFork() noexcept;
-void LockWrapperSitesForFork() noexcept;  // sync.cc
-void UnlockWrapperSitesAfterFork() noexcept;
 void LockSymbolizerForFork() noexcept;  // symbolize.cc
 void UnlockSymbolizerAfterFork() noexcept;
 void LockSitesForFork() noexcept;  // sites.cc

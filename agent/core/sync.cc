@@ -12,7 +12,8 @@
 #include <string_view>
 
 #include "absl/debugging/stacktrace.h"
-#include "core/fork_locks.h"
+#include "core/site_cache.h"
+#include "core/sites.h"
 #include "core/symbolize.h"
 #include "leakwatch/internal/core.h"
 
@@ -56,62 +57,12 @@ bool IsLockPlumbing(std::string_view name) {
   return false;
 }
 
-constexpr uint32_t kPlumbingFrame = std::numeric_limits<uint32_t>::max();
-
-// Return address -> site id of the mutex wait sited there, or kPlumbingFrame.
-// Open addressing; readers are lock-free, inserts take `mu`. A slot's site is
-// written before its key is published (release), so a reader that sees the
-// key sees the site. When full, results are simply not cached.
-class FrameCache {
- public:
-  static constexpr uint32_t kMiss = kPlumbingFrame - 1;
-
-  uint32_t Find(uintptr_t ra) const noexcept {
-    for (uint32_t i = 0, slot = Hash(ra); i < kMaxProbes; ++i, slot = (slot + 1) & kMask) {
-      const uintptr_t key = slots_[slot].ra.load(std::memory_order_acquire);
-      if (key == ra) return slots_[slot].site.load(std::memory_order_relaxed);
-      if (key == 0) break;
-    }
-    return kMiss;
-  }
-
-  void Insert(uintptr_t ra, uint32_t site) noexcept {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (uint32_t i = 0, slot = Hash(ra); i < kMaxProbes; ++i, slot = (slot + 1) & kMask) {
-      const uintptr_t key = slots_[slot].ra.load(std::memory_order_relaxed);
-      if (key == ra) return;  // another thread classified it first
-      if (key == 0) {
-        slots_[slot].site.store(site, std::memory_order_relaxed);
-        slots_[slot].ra.store(ra, std::memory_order_release);
-        return;
-      }
-    }
-  }
-
- private:
-  static constexpr uint32_t kSlots = 4096;  // power of two
-  static constexpr uint32_t kMask = kSlots - 1;
-  static constexpr uint32_t kMaxProbes = 32;
-
-  static uint32_t Hash(uintptr_t ra) noexcept {
-    return static_cast<uint32_t>((uint64_t{ra} * 0x9E3779B97F4A7C15ull) >> 40) & kMask;
-  }
-
-  struct Slot {
-    std::atomic<uintptr_t> ra{0};  // 0 = empty
-    std::atomic<uint32_t> site{0};
-  };
-  Slot slots_[kSlots];
-  std::mutex mu_;
-
-  friend void core::LockWrapperSitesForFork() noexcept;
-  friend void core::UnlockWrapperSitesAfterFork() noexcept;
-};
-
-FrameCache& GetFrameCache() {
-  static FrameCache* cache = new FrameCache;  // never destroyed: used at thread exit
-  return *cache;
-}
+// Return address -> site id of the mutex wait sited there, or kPlumbingFrame
+// (not a site id). Zero-initialized (no constructor to wait for, nothing
+// destroyed at exit) and lock-free, so there is nothing to hold across fork().
+constexpr uint32_t kPlumbingFrame = core::kSiteCapacity;
+constexpr uint8_t kFrameTag = 0;  // one entry per address, so one tag
+constinit core::SiteCache<4096> g_wrapper_sites;
 
 // Classifies the frame at return address `ra` (slow: symbolizes it).
 uint32_t ClassifyFrame(uintptr_t ra) {
@@ -127,15 +78,11 @@ uint32_t StandardWrapperCallerSite() {
   constexpr int kMaxFrames = 16;
   void* frames[kMaxFrames];
   const int depth = absl::GetStackTrace(frames, kMaxFrames, /*skip_count=*/0);
-  FrameCache& cache = GetFrameCache();
   for (int i = 0; i < depth; ++i) {
     const auto ra = reinterpret_cast<uintptr_t>(frames[i]);
     if (ra == 0) break;
-    uint32_t site = cache.Find(ra);
-    if (site == FrameCache::kMiss) {
-      site = ClassifyFrame(ra);
-      cache.Insert(ra, site);
-    }
+    const uint32_t site = g_wrapper_sites.FindOrCompute(core::SiteCacheKey(ra, kFrameTag),
+                                                        [ra] { return ClassifyFrame(ra); });
     if (site != kPlumbingFrame) return site;
   }
   // No user frame within reach (a very deep wrapper chain, or no frame
@@ -146,13 +93,6 @@ uint32_t StandardWrapperCallerSite() {
 std::atomic<uint64_t> g_waitgroup_misuse{0};
 
 }  // namespace
-
-namespace core {
-
-void LockWrapperSitesForFork() noexcept { GetFrameCache().mu_.lock(); }
-void UnlockWrapperSitesAfterFork() noexcept { GetFrameCache().mu_.unlock(); }
-
-}  // namespace core
 
 // --- Mutex --------------------------------------------------------------------
 

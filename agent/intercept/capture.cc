@@ -1,5 +1,6 @@
-// Capturing an interposed wait: stack walk, site lookup through a lock-free
-// cache keyed by return address, symbolization on a cache miss only.
+// Capturing an interposed wait: stack walk, site lookup through a per-thread
+// front and a lock-free cache keyed by return address (core/site_cache.h),
+// symbolization on a cache miss only.
 
 #include "intercept/capture.h"
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/site_cache.h"
 #include "core/sites.h"
 #include "core/symbolize.h"
 #include "core/thread_record.h"
@@ -27,57 +29,20 @@ namespace {
 
 // --- Caches ---------------------------------------------------------------
 //
-// One open-addressed table maps keys to values: (return address, op) -> site id
-// + 1, and (return address, kClassOp) -> frame class. Keys are published with a
-// CAS, values after; a reader that sees a key with value 0 treats it as a miss.
-// Never locks; when a probe sequence is full the result is simply not cached.
+// What each return address taught us, in one process-wide core::SiteCache:
+// (return address, op) -> the site of a wait of that op sited there, and
+// (return address, kClassTag) -> the frame's class. In front of it, each thread
+// keeps its last few sites (ThreadState::recent_sites).
 
-constexpr uint64_t kClassOp = 0xff;
-enum FrameClass : uint32_t { kUnknown = 0, kUser = 1, kSystem = 2, kFutureMachinery = 3 };
+constexpr uint8_t kClassTag = 0;  // ops are tagged op + 1
+enum FrameClass : uint32_t { kUser, kSystem, kFutureMachinery };
 
-class Cache {
- public:
-  uint32_t Find(uint64_t key) const noexcept {
-    for (uint32_t i = 0, slot = Hash(key); i < kMaxProbes; ++i, slot = (slot + 1) & kMask) {
-      const uint64_t k = slots_[slot].key.load(std::memory_order_acquire);
-      if (k == key) return slots_[slot].value.load(std::memory_order_acquire);
-      if (k == 0) return 0;
-    }
-    return 0;
-  }
+// Zero-initialized: usable before any constructor runs.
+constinit core::SiteCache<16384> g_frames;
 
-  void Insert(uint64_t key, uint32_t value) noexcept {
-    for (uint32_t i = 0, slot = Hash(key); i < kMaxProbes; ++i, slot = (slot + 1) & kMask) {
-      uint64_t k = slots_[slot].key.load(std::memory_order_acquire);
-      if (k == 0 && slots_[slot].key.compare_exchange_strong(k, key, std::memory_order_acq_rel)) {
-        k = key;
-      }
-      if (k == key) {
-        slots_[slot].value.store(value, std::memory_order_release);
-        return;
-      }
-    }
-  }
-
- private:
-  static constexpr uint32_t kSlots = 16384;  // power of two
-  static constexpr uint32_t kMask = kSlots - 1;
-  static constexpr uint32_t kMaxProbes = 32;
-
-  static uint32_t Hash(uint64_t key) noexcept {
-    return static_cast<uint32_t>((key * 0x9E3779B97F4A7C15ull) >> 40) & kMask;
-  }
-
-  struct Slot {
-    std::atomic<uint64_t> key{0};
-    std::atomic<uint32_t> value{0};
-  };
-  Slot slots_[kSlots];
-};
-
-Cache g_cache;  // zero-initialized: usable before any constructor runs
-
-uint64_t Key(uintptr_t ra, uint64_t op) { return uint64_t{ra} | (op + 1) << 56; }
+uint64_t Key(uintptr_t ra, Op op) {
+  return core::SiteCacheKey(ra, static_cast<uint8_t>(static_cast<uint8_t>(op) + 1));
+}
 
 // The slot of a (return address, op) key in ThreadState::recent_sites.
 uint32_t RecentSlot(uint64_t key) {
@@ -110,37 +75,34 @@ bool IsStandardPlumbing(std::string_view function) {
   return true;
 }
 
+// The class of the frame at `ra` (slow on a cache miss: symbolizes it).
 uint32_t Classify(uintptr_t ra) noexcept {
-  const uint64_t key = Key(ra, kClassOp);
-  if (uint32_t c = g_cache.Find(key); c != kUnknown) return c;
-  char label[8];
-  char function[512];
-  core::FrameLabel(ra, label, sizeof label, function, sizeof function);
-  const std::string_view name = function;
-  uint32_t c = kUser;
-  if (name.find("__atomic_futex_unsigned_base") != std::string_view::npos ||
-      name.find("__future_base") != std::string_view::npos) {
-    c = kFutureMachinery;
-  } else if (IsStandardPlumbing(name)) {
-    c = kSystem;
-  } else {
+  return g_frames.FindOrCompute(core::SiteCacheKey(ra, kClassTag), [ra]() -> uint32_t {
+    char label[8];
+    char function[512];
+    core::FrameLabel(ra, label, sizeof label, function, sizeof function);
+    const std::string_view name = function;
+    if (name.find("__atomic_futex_unsigned_base") != std::string_view::npos ||
+        name.find("__future_base") != std::string_view::npos) {
+      return kFutureMachinery;
+    }
+    if (IsStandardPlumbing(name)) return kSystem;
     Dl_info info;
     if (dladdr(reinterpret_cast<void*>(ra - 1), &info) != 0 && IsSystemModule(info.dli_fname)) {
-      c = kSystem;
+      return kSystem;
     }
-  }
-  g_cache.Insert(key, c);
-  return c;
+    return kUser;
+  });
 }
 
+// The site of an `op` wait at the frame at `ra` (slow on a cache miss:
+// symbolizes it and interns the label).
 uint32_t SiteAt(uintptr_t ra, Op op) noexcept {
-  const uint64_t key = Key(ra, static_cast<uint64_t>(op));
-  if (uint32_t v = g_cache.Find(key); v != 0) return v - 1;
-  char label[640];
-  core::FrameLabel(ra, label, sizeof label);
-  const uint32_t site = leakwatch::internal::SiteOfLabel(label, op);
-  g_cache.Insert(key, site + 1);
-  return site;
+  return g_frames.FindOrCompute(Key(ra, op), [ra, op] {
+    char label[640];
+    core::FrameLabel(ra, label, sizeof label);
+    return leakwatch::internal::SiteOfLabel(label, op);
+  });
 }
 
 // --- Stack capture --------------------------------------------------------
@@ -249,7 +211,7 @@ Wait BeginWait(core::ThreadRecord* rec, Op op, uintptr_t ra0, const void* resour
   if (!ts.bounds_known) LearnStackBounds(ts);
   const int depth =
       std::clamp(g_switches.stack_depth.load(std::memory_order_relaxed), 1, core::kMaxStackFrames);
-  const uint64_t key = Key(ra0, static_cast<uint64_t>(op));
+  const uint64_t key = Key(ra0, op);
   ThreadState::RecentSite& recent = ts.recent_sites[RecentSlot(key)];
   uint32_t site;
   int n;

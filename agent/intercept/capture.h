@@ -33,8 +33,9 @@ struct ThreadState {
   bool bounds_known = false;
   int32_t tid = 0;  // gettid(), cached by the mutex fast path (hooks.cc); 0 = unknown
   // Sites this thread waited at recently whose first frame is the program's:
-  // a direct-mapped cache in front of capture.cc's shared one. Site ids never
-  // change once assigned.
+  // a direct-mapped cache in front of capture.cc's process-wide
+  // core::SiteCache, whose values never change once stored: one load
+  // instead of two probes there (the frame's class, then its site).
   static constexpr int kRecentSites = 8;
   struct RecentSite {
     uint64_t key = 0;  // (return address, op); 0 = empty
