@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "core/adopted_threads.h"
 #include "core/histogram.h"
 #include "core/read_snapshot.h"
 #include "core/sites.h"
@@ -114,6 +115,9 @@ absl::Status Start(const Config& config) {
     }
     a.verdicts.Configure(config.detector);
     if (leakwatch_intercept_configure != nullptr) leakwatch_intercept_configure(&config);
+    // Drops or re-adopts the threads adopted when the hooks loaded, even if
+    // those hooks were dlopen()ed after the weak reference above was resolved.
+    core::SetThreadAdoption(config.intercept.enabled && config.intercept.threads);
     AgentThreads agent_threads;  // the HTTP workers and the sampler below
     if (config.exporter.enabled) {
       exporter::HttpServer::Handlers handlers;
@@ -125,7 +129,10 @@ absl::Status Start(const Config& config) {
       if (!server.ok()) return server.status();
       a.server = std::move(*server);
     }
-    a.sampler = std::thread([&a] { a.SamplerLoop(); });
+    a.sampler = std::thread([&a] {
+      core::MarkAgentThread();  // never adopted by hooks loaded later
+      a.SamplerLoop();
+    });
   } catch (const std::exception& e) {
     a.server.reset();
     return absl::InternalError(absl::StrCat("leakwatch failed to start: ", e.what()));

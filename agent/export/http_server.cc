@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "civetweb.h"
 #include "config/listen_address.h"
+#include "core/adopted_threads.h"
 
 namespace leakwatch::exporter {
 
@@ -157,6 +158,12 @@ int ServeNotFound(mg_connection* conn, void*) {
 // civetweb logs errors to stderr unless told otherwise; the host's output is not ours.
 int SilenceLog(const mg_connection*, const char*) { return 1; }
 
+// civetweb's threads are leakwatch's own: hooks loaded later never adopt them.
+void* MarkServerThread(const mg_context*, int) {
+  core::MarkAgentThread();
+  return nullptr;
+}
+
 absl::StatusOr<std::string> ReadFileFirstLine(const std::string& path, const char* key) {
   std::ifstream in(path);
   if (!in) return absl::InvalidArgumentError(absl::StrCat(key, ": cannot read \"", path, "\""));
@@ -267,6 +274,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
 
   mg_callbacks callbacks{};
   callbacks.log_message = &SilenceLog;
+  callbacks.init_thread = &MarkServerThread;
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.configuration_options = options.data();

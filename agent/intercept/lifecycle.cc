@@ -6,8 +6,11 @@
 // keeps only its own record.
 //
 // Loading: the loading thread (main, or whichever thread dlopen()ed the library)
-// becomes a task at once, and every other running thread is adopted as a task
-// (core/adopted_threads.h) until it exits or registers itself.
+// becomes a task at once, and every other running thread but leakwatch's own is
+// adopted as a task (core/adopted_threads.h) until it exits or registers
+// itself. A config with thread tracking off (intercept.threads or
+// intercept.enabled false) drops the adopted threads when leakwatch::Start
+// applies it, or prevents their adoption if it was applied before the load.
 
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -48,22 +51,32 @@ void ChildAfterFork() {
   tls_state.agent = false;
 }
 
+// The loading thread is a task from the start, unless a config applied before
+// the load (leakwatch::Start, then a late dlopen) turned thread tracking off.
+// In a preload the config is read only after this, so the loading thread keeps
+// its record then: a record cannot be taken back from a running thread, and
+// its waits need one anyway.
+void RegisterLoadingThread() {
+  if (core::ThreadAdoptionOn()) RegisterThread();
+}
+
+// Adopts the other running threads (core/adopted_threads.h decides, from the
+// config's thread tracking, and skips leakwatch's own threads). Runs even when
+// tracking is off, so that a later Start turning it on adopts.
 void AdoptThreadsRunningAtLoad() {
-  if (tls_state.agent || !g_switches.enabled.load(std::memory_order_relaxed) ||
-      !g_switches.threads.load(std::memory_order_relaxed)) {
-    return;
-  }
+  if (tls_state.agent) return;
   const bool was = tls_state.in_hook;
-  tls_state.in_hook = true;
+  tls_state.in_hook = true;  // our own locking is never recorded
   core::AdoptRunningThreads();
   tls_state.in_hook = was;
 }
 
 __attribute__((constructor(102))) void InstallLifecycleHandlers() {
   pthread_atfork(&PrepareFork, &ParentAfterFork, &ChildAfterFork);
-  RegisterThread();  // the thread loading the hooks (main) is a task from the start
+  RegisterLoadingThread();
   // Before the preload library's constructor (priority 200) starts the agent's
-  // threads, which must not be adopted.
+  // threads; an agent started before a late dlopen() marked its threads
+  // (core::MarkAgentThread), which the scan skips.
   AdoptThreadsRunningAtLoad();
 }
 

@@ -8,91 +8,22 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <filesystem>
+#include <cstdint>
 #include <mutex>
-#include <string>
 #include <thread>
-#include <vector>
 
+#include "adopt_support.h"
 #include "gtest/gtest.h"
 #include "leakwatch/snapshot.h"
-#ifdef LEAKWATCH_LINKED
-#include "leakwatch/task.h"
-#endif
 
 namespace {
 
-constexpr int kParked = 4;
-
-using TakeSnapshotFn = leakwatch::Snapshot (*)();
-
-struct Parked {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<pid_t> tids;
-  bool register_one = false;  // the first thread registers itself (LEAKWATCH_LINKED)
-  bool registered = false;
-  bool released = false;
-  std::vector<std::thread> threads;
-
-  void Start() {
-    for (int i = 0; i < kParked; ++i) {
-      threads.emplace_back([this, i] {
-        std::unique_lock<std::mutex> lock(mu);
-        tids.push_back(gettid());
-        cv.notify_all();
-        cv.wait(lock, [&] { return released || (i == 0 && register_one); });
-#ifdef LEAKWATCH_LINKED
-        if (i == 0 && !released) {
-          leakwatch::TaskScope job("adopted-job");  // gives this thread its own record
-          registered = true;
-          cv.notify_all();
-          cv.wait(lock, [&] { return released; });
-        }
-#endif
-      });
-    }
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return tids.size() == kParked; });
-  }
-
-  void Release() {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      released = true;
-    }
-    cv.notify_all();
-    for (std::thread& t : threads) t.join();
-  }
-};
-
-// Threads of this process now (the test's, and any a runtime started itself,
-// such as a sanitizer's background thread: those are adopted too).
-int64_t OsThreads() {
-  int64_t n = 0;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
-    n += entry.is_directory() ? 1 : 0;
-  }
-  return n;
-}
-
-const leakwatch::Snapshot::Kind* ThreadKind(const leakwatch::Snapshot& snap) {
-  for (const auto& k : snap.kinds) {
-    if (k.kind == "thread") return &k;
-  }
-  return nullptr;
-}
-
-// The thread tasks of `tid` in `snap`.
-std::vector<const leakwatch::Snapshot::Task*> ThreadTasksOf(const leakwatch::Snapshot& snap,
-                                                            pid_t tid) {
-  std::vector<const leakwatch::Snapshot::Task*> out;
-  for (const auto& t : snap.tasks) {
-    if (t.tid == tid && t.kind == "thread") out.push_back(&t);
-  }
-  return out;
-}
+using leakwatch_test::kParked;
+using leakwatch_test::OsThreads;
+using leakwatch_test::Parked;
+using leakwatch_test::TakeSnapshotFn;
+using leakwatch_test::ThreadKind;
+using leakwatch_test::ThreadTasksOf;
 
 TEST(AdoptedThreads, ThreadsRunningBeforeTheLibraryLoadsAreCountedOnceUntilTheyExit) {
   Parked parked;
