@@ -17,6 +17,18 @@ namespace {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
+// The noise of floors `x` as a standard deviation: the median absolute step
+// between neighbours, scaled (MAD x 1.4826 / sqrt 2), robust to the trend and
+// to a few jumps.
+double Jitter(absl::Span<const double> x) {
+  if (x.size() < 2) return 0;
+  thread_local std::vector<double> steps;
+  steps.clear();
+  for (size_t i = 1; i < x.size(); ++i) steps.push_back(std::abs(x[i] - x[i - 1]));
+  std::nth_element(steps.begin(), steps.begin() + steps.size() / 2, steps.end());
+  return 1.4826 * steps[steps.size() / 2] / std::sqrt(2.0);
+}
+
 // The short scales and the regime rule keep the production defaults'
 // proportions to the windows (7.5 m fine floors under 15 m floors, a 135 m fast
 // span, a 16-floor mid scale and a 12 h regime in a 6 h window).
@@ -128,9 +140,14 @@ absl::Status ValidateParams(const Params& p) {
   if (p.fast_confirm < 1 || p.mid_confirm < 1) {
     return absl::InvalidArgumentError("fast_confirm and mid_confirm must be >= 1");
   }
-  if (!(p.thirds_share >= 0 && p.half_share >= 0 && p.jump_share > 0)) {
-    return absl::InvalidArgumentError(
-        "thirds_share and half_share must be >= 0, jump_share positive");
+  if (!(p.half_share >= 0 && p.jump_share > 0)) {
+    return absl::InvalidArgumentError("half_share must be >= 0, jump_share positive");
+  }
+  if (p.floor_parts < 0 || p.floor_parts > 64) {
+    return absl::InvalidArgumentError("floor_parts must be between 0 and 64");
+  }
+  if (!(p.regime_noise_k >= 0 && p.regime_min >= 0)) {
+    return absl::InvalidArgumentError("regime_noise_k and regime_min must be >= 0");
   }
   if (!(p.post_growth_share >= 0)) {
     return absl::InvalidArgumentError("post_growth_share must be >= 0");
@@ -200,13 +217,16 @@ absl::Status SetParam(Params& p, const std::string& assignment) {
   if (name == "mid_floors") return integer(p.mid_floors);
   if (name == "mid_z") return number(p.mid_z);
   if (name == "mid_ratio") return number(p.mid_ratio);
-  if (name == "thirds_share") return number(p.thirds_share);
   if (name == "jump_share") return number(p.jump_share);
   if (name == "half_share") return number(p.half_share);
   if (name == "post_growth_share") return number(p.post_growth_share);
   if (name == "fast_confirm") return integer(p.fast_confirm);
   if (name == "fast_guard_margin") return number(p.fast_guard_margin);
   if (name == "fast_guard_drawdown") return number(p.fast_guard_drawdown);
+  if (name == "floor_parts") return integer(p.floor_parts);
+  if (name == "regime_noise_k") return number(p.regime_noise_k);
+  if (name == "regime_min") return number(p.regime_min);
+  if (name == "regime_floors") return integer(p.regime_floors);
   return absl::InvalidArgumentError(absl::StrCat("unknown detector parameter \"", name, "\""));
 }
 
@@ -230,11 +250,11 @@ std::string FormatParams(const Params& p) {
       "jump_bar_share=", p.jump_bar_share, "\n", "regime_shift=", p.regime_shift, "\n",
       "noise_k=", p.noise_k, "\n", "regime_history=", absl::FormatDuration(p.regime_history), "\n",
       "fast_z=", p.fast_z, "\n", "fast_ratio=", p.fast_ratio, "\n", "mid_floors=", p.mid_floors,
-      "\n", "mid_z=", p.mid_z, "\n", "mid_ratio=", p.mid_ratio, "\n",
-      "thirds_share=", p.thirds_share, "\n", "jump_share=", p.jump_share, "\n",
-      "half_share=", p.half_share, "\n", "post_growth_share=", p.post_growth_share, "\n",
+      "\n", "mid_z=", p.mid_z, "\n", "mid_ratio=", p.mid_ratio, "\n", "jump_share=", p.jump_share,
+      "\n", "half_share=", p.half_share, "\n", "post_growth_share=", p.post_growth_share, "\n",
       "fast_confirm=", p.fast_confirm, "\n", "fast_guard_margin=", p.fast_guard_margin, "\n",
-      "fast_guard_drawdown=", p.fast_guard_drawdown, "\n");
+      "fast_guard_drawdown=", p.fast_guard_drawdown, "\n", "floor_parts=", p.floor_parts, "\n",
+      "regime_noise_k=", p.regime_noise_k, "\n", "regime_min=", p.regime_min, "\n");
 }
 
 SeriesDetector::SeriesDetector(const Params& params)
@@ -244,10 +264,10 @@ SeriesDetector::SeriesDetector(const Params& params)
       guard_seconds_(Seconds(params.guard_window)),
       min_history_seconds_(Seconds(params.min_history)),
       bin_seconds_(std::max(floor_seconds_, guard_seconds_ / kGuardBins)),
-      tracker_(floor_seconds_),
+      tracker_(floor_seconds_, params.floor_parts),
       fine_seconds_(Seconds(params.fast_floor_window)),
       fast_span_seconds_(Seconds(params.fast_span)),
-      fine_tracker_(fine_seconds_ > 0 ? fine_seconds_ : floor_seconds_) {
+      fine_tracker_(fine_seconds_ > 0 ? fine_seconds_ : floor_seconds_, params.floor_parts) {
   const size_t capacity = static_cast<size_t>(std::ceil(window_seconds_ / floor_seconds_)) + 1;
   times_.reserve(capacity);
   values_.reserve(capacity);
@@ -402,22 +422,19 @@ bool SeriesDetector::ShortScaleEvidence(absl::Span<const double> t, absl::Span<c
   const double duration = t.back() - t.front() + floor_seconds;
   double bar = std::max(params_.min_growth, ratio * level_);
   if (params_.noise_k > 0) {
-    // ... and a few times the floors' own noise (the robust spread of their
-    // steps), so that a small, noisy series needs a rise well above its jitter.
-    thread_local std::vector<double> steps;
-    steps.clear();
-    for (size_t i = 1; i < x.size(); ++i) steps.push_back(std::abs(x[i] - x[i - 1]));
-    std::nth_element(steps.begin(), steps.begin() + steps.size() / 2, steps.end());
-    bar = std::max(bar, params_.noise_k * 1.4826 * steps[steps.size() / 2] / std::sqrt(2.0));
+    // ... and a few times the floors' own noise, so that a small, noisy series
+    // needs a rise well above its jitter.
+    bar = std::max(bar, params_.noise_k * Jitter(x));
   }
   const double growth = TheilSenSlope(t, x) * duration;
   if (growth < bar) return false;
-  // Spread: every third rises ...
+  // Spread: no third of the scale sits below the one before it (the medians of
+  // their floors) ...
   const size_t third = x.size() / 3;
   double previous = Median(x.subspan(0, third));
   for (size_t k = 1; k < 3; ++k) {
     const double m = Median(x.subspan(k * third, k == 2 ? x.size() - 2 * third : third));
-    if (m - previous < params_.thirds_share * growth / 3) return false;
+    if (m < previous) return false;
     previous = m;
   }
   // ... the recent half keeps the rate ...
@@ -479,11 +496,15 @@ void SeriesDetector::AddFineFloor(const Floor& floor) {
 
 void SeriesDetector::Judge(double now) {
   const size_t n = values_.size();
-  // An abrupt step up starts a new regime.
-  if (params_.regime_shift > 0 && n >= 3) {
-    const double before = values_[n - 3];
+  // An abrupt step up starts a new regime: a rise of regime_shift of the level
+  // that is also well above the floors' own jitter, however small the count.
+  const size_t regime_gap = static_cast<size_t>(std::max(1, params_.regime_floors));
+  if (params_.regime_shift > 0 && n > regime_gap) {
+    const double before = values_[n - 1 - regime_gap];
     const double jump = values_[n - 1] - before;
-    if (jump >= std::max(params_.min_growth, params_.regime_shift * before)) regime_start_ = now;
+    const double least = std::max({params_.regime_min, params_.regime_shift * before,
+                                   params_.regime_noise_k * Jitter(values_)});
+    if (jump >= least) regime_start_ = now;
   }
   const bool new_regime = now - regime_start_ < Seconds(params_.regime_history);
   if (n < static_cast<size_t>(params_.min_floors)) {

@@ -10,8 +10,10 @@
 //
 // How it judges. Each step is there because the scenario benchmark in
 // tests/trend (leakwatch-trend --eval) showed false alarms or misses without it:
-//  1. Floors. Only the minimum of each `floor_window` bucket is kept, so bursts
-//     and queues that drain within a bucket vanish.
+//  1. Floors. Only the floor of each `floor_window` bucket is kept: the lowest
+//     mean of its three slices (trend/floors.h), so bursts and queues that
+//     drain within a bucket vanish, without the per-sample noise a single
+//     lowest sample carries.
 //  2. Trend. Over the last `trend_window` of floors, and over its recent half
 //     (and quarter) when those hold at least `min_span_floors` floors, a
 //     tie-corrected Mann–Kendall z must reach `z_threshold`. At least
@@ -37,12 +39,13 @@
 //     and growth bars (the bar also at least noise_k x the floors' own jitter),
 //     the same new-high guard (the level taken as a floor_window minimum, like
 //     the guard's history), and a shape test: the rise must be spread over the
-//     scale (each third rises, the recent half keeps the rate) and no single
-//     jump_window (30 m) may carry most of it. Two consecutive floors of such
+//     scale (no third below the one before, the recent half keeps the rate)
+//     and no single jump_window (30 m) may carry most of it. Two consecutive floors of such
 //     evidence suspect at once.
-//  6. New regime. A rise of max(min_growth, regime_shift (15 %) x the level)
-//     between floors 30 m apart is a step (a deploy, a resized pool), not a leak;
-//     for regime_history (12 h) after it nothing is judged, because the guard's
+//  6. New regime. A rise of max(regime_shift (20 %) x the level, 4 x the
+//     floors' jitter, 3 tasks) between floors an hour apart is a step (a deploy,
+//     a resized pool), not a leak; for regime_history (12 h) after it nothing
+//     is judged, because the guard's
 //     history has not yet seen the new level's own drift (without this rule,
 //     a step followed by hours of upward wander was the last false alarm).
 //  7. Confirmation. The evidence must still hold `confirm_time` after it first
@@ -56,9 +59,9 @@
 // Memory per series is bounded: the floors of one trend window, the fine floors
 // of one fast_span, and one maximum per guard bin (at most kGuardBins + 1), about
 // 2 KB with the defaults. A judgment costs O(n^2) in the floors of the window
-// (24 by default) or of the fast span (18 fine floors); the other ticks fold a sample into
-// the open floors in O(1). Nothing here does I/O, locks, or
-// starts threads; a SeriesDetector is a plain value, not thread-safe.
+// (24 by default) or of the fast span (18 fine floors); the other ticks fold a
+// sample into the open floors in O(1). Nothing here does I/O, locks, or starts
+// threads; a SeriesDetector is a plain value, not thread-safe.
 
 #ifndef LEAKWATCH_TREND_DETECTOR_H_
 #define LEAKWATCH_TREND_DETECTOR_H_
@@ -97,7 +100,7 @@ struct Params {
   absl::Duration min_history = absl::Hours(24);
   // The latest floors must exceed the guard's reference by this fraction of the
   // growth threshold.
-  double guard_margin = 0.5;
+  double guard_margin = 0.75;
   // ... and by this fraction of the largest drawdown in that history (a fall
   // from a running peak): a series that swings daily or drains periodically
   // must beat its previous peak by a share of its swing; a flat or leaking one,
@@ -136,12 +139,13 @@ struct Params {
   // step plateaus, a leak keeps climbing. Zero suspects at once. Derived as
   // trend_window / 12.
   absl::Duration confirm_time = absl::Minutes(30);
-  // A new regime. A rise between floors two apart of max(min_growth,
-  // regime_shift x the earlier floor) is a step (a deploy, a resized pool: a
-  // leak that fast would rise several times its growth bar per hour); for
-  // regime_history after it nothing shows evidence, since the guard's history
-  // has not yet seen the new level's own excursions. 0 disables.
-  double regime_shift = 0.15;
+  // A new regime. A rise between floors regime_floors apart of
+  // max(regime_shift x the earlier floor, regime_noise_k x the floors' jitter,
+  // regime_min) is a step (a deploy, a resized pool: a leak that fast would
+  // rise several times its growth bar per hour); for regime_history after it
+  // nothing shows evidence, since the guard's history has not yet seen the new
+  // level's own excursions. 0 disables.
+  double regime_shift = 0.2;
   absl::Duration regime_history = absl::Hours(12);
   // While suspected, the window still "grows" when its z reaches this.
   double clear_z = 1.64;
@@ -173,13 +177,11 @@ struct Params {
   // Consecutive floors of mid-scale evidence needed before a suspicion.
   int mid_confirm = 2;
   // A short scale counts only when its rise is spread over it, as a leak's is
-  // and a step's (one jump, then a plateau) is not: each third of the scale
-  // (the median of its floors) rises over the previous third by `thirds_share`
-  // x the scale's growth / 3; the Theil–Sen slope of the recent half reaches
-  // `half_share` x the slope of the whole scale (a step's ramp has ended on a
-  // plateau, a leak keeps its rate); and no rise within `jump_window` exceeds
-  // `jump_share` x the scale's growth (1 disables).
-  double thirds_share = 0.2;
+  // and a step's (one jump, then a plateau) is not: no third of the scale (the
+  // median of its floors) is lower than the one before it; the Theil–Sen slope
+  // of the recent half reaches `half_share` x the slope of the whole scale (a
+  // step's ramp has ended on a plateau, a leak keeps its rate); and no rise
+  // within `jump_window` exceeds `jump_share` x the scale's growth (1 disables).
   double half_share = 0.7;
   double jump_share = 0.8;
   absl::Duration jump_window = absl::Minutes(30);
@@ -191,8 +193,18 @@ struct Params {
   // two floors of the scale) must exceed the guard's reference by
   // max(fast_guard_margin x the scale's growth bar, fast_guard_drawdown x the
   // history's largest drawdown).
-  double fast_guard_margin = 0.5;
+  double fast_guard_margin = 0.75;
   double fast_guard_drawdown = 0.25;
+  // Floors (and fine floors) are the lowest of the means of this many equal
+  // slices of their window (trend/floors.h); 0 = the lowest sample.
+  int floor_parts = 3;
+  // A step (see regime_shift) must also rise by regime_noise_k x the floors'
+  // jitter and by at least regime_min tasks.
+  double regime_noise_k = 4;
+  double regime_min = 3;
+  // ... between floors this many apart (an hour by default: a deploy's ramp
+  // can take half an hour, and the floors lag it).
+  int regime_floors = 4;
 };
 
 // The documented presets. Production equals a default Config.

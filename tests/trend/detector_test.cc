@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "leakwatch/config.h"
+#include "scenarios.h"
 
 namespace leakwatch::trend {
 namespace {
@@ -145,6 +146,44 @@ TEST(SeriesDetectorTest, StepFollowedByHoursOfDriftStartsANewRegimeNotALeak) {
   SeriesDetector without(no_regime);
   EXPECT_TRUE(Feed(without, 72 * kHour, 60, series).first_suspected.has_value())
       << "the drift should read as growth without the regime rule";
+}
+
+TEST(SeriesDetectorTest, StepOfASmallCountStartsANewRegimeToo) {
+  // Pools of 20-60 tasks that grow by up to their own size after a deploy
+  // (scenario suite, "step" family). A rise that small is below min_growth, but
+  // far above the floors' jitter: a step, not the start of a leak.
+  struct Case {
+    int index;
+    uint64_t seed;
+  };
+  const Case cases[] = {{41, 12}, {3, 13}, {72, 13}};
+  auto alarms = [&](const Params& p) {
+    int series_alarmed = 0;
+    for (const Case& c : cases) {
+      absl::StatusOr<trendtest::Scenario> s =
+          trendtest::GenerateScenario("step", c.index, c.seed, 5);
+      EXPECT_TRUE(s.ok());
+      if (!s.ok()) continue;
+      SeriesDetector d(p);
+      bool alarmed = false;
+      for (const trendtest::Sample& row : s->samples) {
+        alarmed = d.Add(static_cast<double>(row.t), static_cast<double>(row.value),
+                        static_cast<double>(row.process_start))
+                      .suspected ||
+                  alarmed;
+      }
+      series_alarmed += alarmed;
+    }
+    return series_alarmed;
+  };
+  EXPECT_EQ(alarms(ProductionPreset()), 0);
+  // The rule this replaced: a step had to rise by min_growth within 30 minutes.
+  Params old_rule = ProductionPreset();
+  old_rule.regime_noise_k = 0;
+  old_rule.regime_min = old_rule.min_growth;
+  old_rule.regime_floors = 2;
+  old_rule.regime_shift = 0.15;
+  EXPECT_GT(alarms(old_rule), 0) << "these steps should have fooled the old rule";
 }
 
 TEST(SeriesDetectorTest, StepThenPlateauIsNotALeak) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 namespace leakwatch::trendtest {
 namespace {
@@ -26,6 +27,22 @@ TEST(ScenariosTest, DifferentSeedsGiveDifferentSeries) {
     differing += a->samples[i].value != b->samples[i].value;
   }
   EXPECT_GT(differing, 100);
+}
+
+TEST(ScenariosTest, NoSeriesRepeatsAcrossSeedsAndIndices) {
+  // Every (seed, index) pair of seeds 1-9 and indices 0-99 gives its own series:
+  // a held-out seed shares nothing with the seeds a detector was tuned on.
+  std::set<std::vector<int64_t>> seen;
+  for (uint64_t seed = 1; seed <= 9; ++seed) {
+    for (int index = 0; index < 100; ++index) {
+      absl::StatusOr<Scenario> s = GenerateScenario("flat", index, seed, 1);
+      ASSERT_TRUE(s.ok());
+      std::vector<int64_t> head;
+      for (size_t i = 0; i < 60; ++i) head.push_back(s->samples[i].value);
+      head.push_back(s->samples[0].t);
+      EXPECT_TRUE(seen.insert(std::move(head)).second) << "seed " << seed << " index " << index;
+    }
+  }
 }
 
 TEST(ScenariosTest, FiveDaysAtOneSampleAMinute) {
