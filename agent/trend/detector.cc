@@ -31,13 +31,15 @@ double Jitter(absl::Span<const double> x) {
 
 // The short scales and the regime rule keep the production defaults'
 // proportions to the windows (7.5 m fine floors under 15 m floors, a 135 m fast
-// span, a 16-floor mid scale and a 12 h regime in a 6 h window).
+// span, a 16-floor mid scale, steps judged over an hour and a 12 h regime in a
+// 6 h window).
 void ScaleShortWindows(Params& p) {
   const double floors = Seconds(p.trend_window) / Seconds(p.floor_window);
   p.fast_floor_window = p.floor_window / 2;
   p.fast_span = p.trend_window * 0.375;
   p.jump_window = p.floor_window * 2;
   p.mid_floors = static_cast<int>(std::lround(floors * 16 / 24));
+  p.regime_floors = std::max(1, static_cast<int>(std::lround(floors * 4 / 24)));
   p.regime_history = p.trend_window * 2;
 }
 
@@ -149,6 +151,10 @@ absl::Status ValidateParams(const Params& p) {
   if (!(p.regime_noise_k >= 0 && p.regime_min >= 0)) {
     return absl::InvalidArgumentError("regime_noise_k and regime_min must be >= 0");
   }
+  if (p.regime_floors < 1 || p.regime_floors > static_cast<int>(floors)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "regime_floors must be between 1 and trend_window / floor_window (%.0f)", floors));
+  }
   if (!(p.post_growth_share >= 0)) {
     return absl::InvalidArgumentError("post_growth_share must be >= 0");
   }
@@ -254,7 +260,8 @@ std::string FormatParams(const Params& p) {
       "\n", "half_share=", p.half_share, "\n", "post_growth_share=", p.post_growth_share, "\n",
       "fast_confirm=", p.fast_confirm, "\n", "fast_guard_margin=", p.fast_guard_margin, "\n",
       "fast_guard_drawdown=", p.fast_guard_drawdown, "\n", "floor_parts=", p.floor_parts, "\n",
-      "regime_noise_k=", p.regime_noise_k, "\n", "regime_min=", p.regime_min, "\n");
+      "regime_noise_k=", p.regime_noise_k, "\n", "regime_min=", p.regime_min, "\n",
+      "regime_floors=", p.regime_floors, "\n");
 }
 
 SeriesDetector::SeriesDetector(const Params& params)
@@ -498,13 +505,16 @@ void SeriesDetector::Judge(double now) {
   const size_t n = values_.size();
   // An abrupt step up starts a new regime: a rise of regime_shift of the level
   // that is also well above the floors' own jitter, however small the count.
-  const size_t regime_gap = static_cast<size_t>(std::max(1, params_.regime_floors));
+  const size_t regime_gap = static_cast<size_t>(params_.regime_floors);
   if (params_.regime_shift > 0 && n > regime_gap) {
     const double before = values_[n - 1 - regime_gap];
     const double jump = values_[n - 1] - before;
-    const double least = std::max({params_.regime_min, params_.regime_shift * before,
-                                   params_.regime_noise_k * Jitter(values_)});
-    if (jump >= least) regime_start_ = now;
+    // The jitter (a sort of the window's steps) only for a rise that clears
+    // the cheap bars.
+    if (jump >= std::max(params_.regime_min, params_.regime_shift * before) &&
+        jump >= params_.regime_noise_k * Jitter(values_)) {
+      regime_start_ = now;
+    }
   }
   const bool new_regime = now - regime_start_ < Seconds(params_.regime_history);
   if (n < static_cast<size_t>(params_.min_floors)) {

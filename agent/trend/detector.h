@@ -203,7 +203,8 @@ struct Params {
   double regime_noise_k = 4;
   double regime_min = 3;
   // ... between floors this many apart (an hour by default: a deploy's ramp
-  // can take half an hour, and the floors lag it).
+  // can take half an hour, and the floors lag it). ParamsFromConfig derives it
+  // as 1/6 of the window's floors.
   int regime_floors = 4;
 };
 

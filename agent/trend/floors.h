@@ -6,9 +6,10 @@
 // or a queue that drains at least once per bucket, leaves no trace in the
 // floors, while tasks that never finish raise every floor after them. Slices
 // average out per-sample noise, which the lowest single sample amplifies: on
-// Poisson-like counts the floor of three 5-minute means jitters about 40 % less
-// than the lowest of fifteen 1-minute samples, and small leaks are found hours
-// earlier (see the issue-4 note).
+// Poisson counts of 20, 200 and 2,000 sampled once a minute, the floor of three
+// 5-minute means has a 32, 37 and 38 % smaller standard deviation than the
+// lowest of fifteen samples, and small leaks are found hours earlier (see the
+// issue-4 note).
 //
 //   leakwatch::trend::FloorTracker floors(/*window_seconds=*/900, /*parts=*/3);
 //   if (std::optional<leakwatch::trend::Floor> f = floors.Add(t, value)) Use(*f);

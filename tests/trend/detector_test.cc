@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "leakwatch/config.h"
 #include "scenarios.h"
 
@@ -299,6 +300,28 @@ TEST(ParamsTest, SetParamParsesDurationsAndNumbersAndNamesBadInput) {
   EXPECT_NE(SetParam(p, "trend_window=4x").message().find("trend_window"), absl::string_view::npos);
   EXPECT_NE(SetParam(p, "bogus=1").message().find("bogus"), absl::string_view::npos);
   EXPECT_FALSE(SetParam(p, "min_floors").ok());
+}
+
+TEST(ParamsTest, EverySettableParameterIsPrintedAndValidated) {
+  // What --set accepts, --print-params shows.
+  Params p = ProductionPreset();
+  for (const char* name : {"floor_parts", "regime_noise_k", "regime_min", "regime_floors"}) {
+    ASSERT_TRUE(SetParam(p, absl::StrCat(name, "=2")).ok()) << name;
+    EXPECT_NE(FormatParams(p).find(absl::StrCat("\n", name, "=2\n")), std::string::npos) << name;
+  }
+  p.regime_floors = 0;
+  EXPECT_NE(ValidateParams(p).message().find("regime_floors"), absl::string_view::npos);
+  p.regime_floors = 4;
+  p.floor_parts = -1;
+  EXPECT_NE(ValidateParams(p).message().find("floor_parts"), absl::string_view::npos);
+}
+
+TEST(ParamsTest, TheStepRuleSpansAnHourForAnyFloorWindow) {
+  Config::Detector config;
+  config.floor_window = absl::Minutes(5);
+  config.trend_window = absl::Hours(6);
+  EXPECT_EQ(ParamsFromConfig(config).regime_floors, 12);
+  EXPECT_EQ(ParamsFromConfig(Config::Detector()).regime_floors, ProductionPreset().regime_floors);
 }
 
 }  // namespace
