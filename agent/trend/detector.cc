@@ -41,6 +41,7 @@ void ScaleShortWindows(Params& p) {
   p.mid_floors = static_cast<int>(std::lround(floors * 16 / 24));
   p.regime_floors = std::max(1, static_cast<int>(std::lround(floors * 4 / 24)));
   p.regime_history = p.trend_window * 2;
+  p.regime_min_history = p.trend_window / 3;
 }
 
 }  // namespace
@@ -155,6 +156,10 @@ absl::Status ValidateParams(const Params& p) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "regime_floors must be between 1 and trend_window / floor_window (%.0f)", floors));
   }
+  if (!(p.regime_guard_k >= 0)) return absl::InvalidArgumentError("regime_guard_k must be >= 0");
+  if (p.regime_min_history < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("regime_min_history must be >= 0");
+  }
   if (!(p.post_growth_share >= 0)) {
     return absl::InvalidArgumentError("post_growth_share must be >= 0");
   }
@@ -233,6 +238,8 @@ absl::Status SetParam(Params& p, const std::string& assignment) {
   if (name == "regime_noise_k") return number(p.regime_noise_k);
   if (name == "regime_min") return number(p.regime_min);
   if (name == "regime_floors") return integer(p.regime_floors);
+  if (name == "regime_guard_k") return number(p.regime_guard_k);
+  if (name == "regime_min_history") return duration(p.regime_min_history);
   return absl::InvalidArgumentError(absl::StrCat("unknown detector parameter \"", name, "\""));
 }
 
@@ -261,7 +268,8 @@ std::string FormatParams(const Params& p) {
       "fast_confirm=", p.fast_confirm, "\n", "fast_guard_margin=", p.fast_guard_margin, "\n",
       "fast_guard_drawdown=", p.fast_guard_drawdown, "\n", "floor_parts=", p.floor_parts, "\n",
       "regime_noise_k=", p.regime_noise_k, "\n", "regime_min=", p.regime_min, "\n",
-      "regime_floors=", p.regime_floors, "\n");
+      "regime_floors=", p.regime_floors, "\n", "regime_guard_k=", p.regime_guard_k, "\n",
+      "regime_min_history=", absl::FormatDuration(p.regime_min_history), "\n");
 }
 
 SeriesDetector::SeriesDetector(const Params& params)
@@ -296,6 +304,8 @@ void SeriesDetector::Reset() {
   fast_run_ = 0;
   mid_run_ = 0;
   regime_start_ = -1e300;
+  carried_ = -1;
+  early_until_ = 0;
   fine_tracker_.Reset();
   fine_times_.clear();
   fine_values_.clear();
@@ -308,7 +318,17 @@ Verdict SeriesDetector::Add(double t, double value, double process_start) {
   have_t_ = true;
   last_t_ = t;
   if (process_start != 0 && std::isfinite(process_start)) {
-    if (process_start_ != 0 && process_start != process_start_) Reset();
+    if (process_start_ != 0 && process_start != process_start_) {
+      // The leaked tasks died with the process; how the series swung before
+      // still tells how much it will swing now (see Params::regime_guard_k).
+      const double deviation = Deviation(std::numeric_limits<double>::infinity());
+      Reset();
+      if (deviation >= 0) {
+        carried_ = deviation;
+        regime_start_ = t;
+        early_until_ = t + min_history_seconds_ + window_seconds_;
+      }
+    }
     process_start_ = process_start;
   }
   if (std::optional<Floor> floor = tracker_.Add(t, value)) {
@@ -357,22 +377,62 @@ bool SeriesDetector::IsNewHigh(size_t first, double margin, double drawdown_shar
   return IsNewHighAt(times_[first], level, margin, drawdown_share);
 }
 
+double SeriesDetector::Deviation(double before) const {
+  if (params_.regime_guard_k <= 0 || guard_seconds_ <= 0 || min_history_seconds_ <= 0) return -1;
+  thread_local std::vector<double> t, x;
+  t.clear();
+  x.clear();
+  for (const Bin& bin : bins_) {
+    t.push_back(static_cast<double>(bin.index) * bin_seconds_);
+    x.push_back(bin.max);
+  }
+  for (size_t i = 0; i < times_.size() && times_[i] < before; ++i) {
+    t.push_back(times_[i]);
+    x.push_back(values_[i]);
+  }
+  if (x.size() < 3 || t.back() - series_start_ < min_history_seconds_) return -1;
+  // Around a robust line, so that a leak's own growth is not taken for a swing.
+  const double slope = TheilSenSlope(t, x);
+  const double median = Median(x);
+  if (!(median > 0)) return -1;
+  for (size_t i = 0; i < x.size(); ++i) x[i] -= slope * (t[i] - t.front());
+  const double center = Median(x);
+  const double excursion = (*std::max_element(x.begin(), x.end()) - center) / median;
+  // A series that swung by as much as a step (a daily cycle) cannot tell a step
+  // from the start of its daily rise: no early judgment.
+  if (!(excursion < params_.regime_shift)) return -1;
+  for (double& v : x) v = std::abs(v - center);
+  return 1.4826 * Median(x) / median;
+}
+
 bool SeriesDetector::IsNewHighAt(double span_start, double level, double margin,
                                  double drawdown_share) const {
   if (guard_seconds_ <= 0) return true;
-  if (values_.empty() || span_start - series_start_ < min_history_seconds_) return false;
+  if (values_.empty()) return false;
   const double newest = times_.back();
+  // Early in a new regime, only its own floors are history (the earlier ones
+  // sat at another level), with a margin for the swing they have not shown yet.
+  const bool early = Early(newest);
+  const double from = early ? regime_start_ : newest - guard_seconds_;
+  if (early ? span_start - regime_start_ < Seconds(params_.regime_min_history)
+            : span_start - series_start_ < min_history_seconds_) {
+    return false;
+  }
   thread_local std::vector<double> history;
   history.clear();
   for (const Bin& bin : bins_) {
-    if (static_cast<double>(bin.index + 1) * bin_seconds_ > newest - guard_seconds_) {
-      history.push_back(bin.max);
-    }
+    const double bin_start = static_cast<double>(bin.index) * bin_seconds_;
+    if (early ? bin_start >= from : bin_start + bin_seconds_ > from) history.push_back(bin.max);
   }
   for (size_t i = 0; i < times_.size() && times_[i] < span_start; ++i) {
-    if (times_[i] > newest - guard_seconds_) history.push_back(values_[i]);
+    if (early ? times_[i] >= from : times_[i] > from) history.push_back(values_[i]);
   }
-  if (history.empty()) return true;
+  if (history.empty()) return !early;
+  if (early) {
+    thread_local std::vector<double> sorted;
+    sorted.assign(history.begin(), history.end());
+    margin += params_.regime_guard_k * carried_ * Median(sorted);
+  }
   if (drawdown_share > 0) {
     double peak = history.front(), drawdown = 0;
     for (double v : history) {
@@ -488,7 +548,10 @@ void SeriesDetector::AddFineFloor(const Floor& floor) {
   }
   Verdict fast;
   const double now = floor.start + fine_seconds_;
-  if (!verdict_.suspected && now - regime_start_ >= Seconds(params_.regime_history) &&
+  const bool early = Early(now);
+  if (!verdict_.suspected &&
+      (early ? fine_times_.front() >= regime_start_
+             : now - regime_start_ >= Seconds(params_.regime_history)) &&
       fine_times_.front() <= floor.start - fast_span_seconds_ + 1.5 * fine_seconds_ &&
       ShortScaleEvidence(fine_times_, fine_values_, fine_seconds_, params_.fast_z,
                          params_.fast_ratio, fast)) {
@@ -513,10 +576,18 @@ void SeriesDetector::Judge(double now) {
     // the cheap bars.
     if (jump >= std::max(params_.regime_min, params_.regime_shift * before) &&
         jump >= params_.regime_noise_k * Jitter(values_)) {
+      // The deviation before the step (a step still under way, or a restart's
+      // warm-up, keeps the one carried already).
+      if (!Early(now)) {
+        carried_ = Deviation(times_[n - 1 - regime_gap]);
+        early_until_ = now + Seconds(params_.regime_history);
+      }
       regime_start_ = now;
     }
   }
-  const bool new_regime = now - regime_start_ < Seconds(params_.regime_history);
+  const bool early = Early(now);
+  // Without an early judgment, nothing is judged for regime_history after a step.
+  const bool new_regime = !early && now - regime_start_ < Seconds(params_.regime_history);
   if (n < static_cast<size_t>(params_.min_floors)) {
     evidence_since_ = -1;
     verdict_ = Verdict();
@@ -539,7 +610,8 @@ void SeriesDetector::Judge(double now) {
     double slope = 0;
     if (span == 0) slope = TheilSenSlope(t, x);
     const double duration = t.back() - t.front() + floor_seconds_;
-    bool evidence = !new_regime && mk.z >= params_.z_threshold;
+    bool evidence =
+        !new_regime && (!early || t.front() >= regime_start_) && mk.z >= params_.z_threshold;
     if (evidence) {
       // Growth is measured after the largest level shift of the span, so a step
       // followed by a plateau shows none while a ramp keeps its slope.
@@ -583,6 +655,7 @@ void SeriesDetector::Judge(double now) {
   // are not needed until it clears.)
   const bool mid_evidence =
       !new_regime && !verdict_.suspected && mid_floors >= 6 && n >= mid_floors &&
+      (!early || times_[n - mid_floors] >= regime_start_) &&
       ShortScaleEvidence(absl::MakeConstSpan(times_).subspan(n - mid_floors),
                          absl::MakeConstSpan(values_).subspan(n - mid_floors), floor_seconds_,
                          params_.mid_z, params_.mid_ratio, mid);

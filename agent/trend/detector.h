@@ -45,14 +45,23 @@
 //  6. New regime. A rise of max(regime_shift (20 %) x the level, 4 x the
 //     floors' jitter, 3 tasks) between floors an hour apart is a step (a deploy,
 //     a resized pool), not a leak; for regime_history (12 h) after it nothing
-//     is judged, because the guard's
+//     is judged against the old history, because that
 //     history has not yet seen the new level's own drift (without this rule,
 //     a step followed by hours of upward wander was the last false alarm).
+//     Unless the series swung by a step's size before (a daily cycle), it is
+//     judged early instead, on the new regime's own floors: once
+//     regime_min_history (2 h) of them precede a span, with the new-high margin
+//     raised by regime_guard_k (2) x the robust deviation the floors showed
+//     before the step, so the wander the new regime has not shown yet is
+//     allowed for.
 //  7. Confirmation. The evidence must still hold `confirm_time` after it first
 //     appeared, with the level above every floor of the confirm_time before that
 //     moment: a step plateaus, a leak keeps climbing.
 //  8. Restarts. A new process start time clears the series (the leaked tasks
-//     died with the process).
+//     died with the process). The new process starts a new regime: judged
+//     early as in 6 when the old one had a day of floors and no daily swing,
+//     else after min_history (a service restarted daily would otherwise never
+//     be judged).
 //  9. Hysteresis. A verdict clears only after a full `trend_window` in which
 //     the window showed no growth.
 //
@@ -161,7 +170,8 @@ struct Params {
   //  * mid: the latest `mid_floors` floors (0 disables).
   // ParamsFromConfig derives fast_floor_window = floor_window / 2, fast_span =
   // 0.375 x trend_window, jump_window = 2 x floor_window, mid_floors = 2/3 of
-  // the window's floors and regime_history = 2 x trend_window.
+  // the window's floors, regime_history = 2 x trend_window and
+  // regime_min_history = trend_window / 3.
   absl::Duration fast_floor_window = absl::Seconds(450);
   absl::Duration fast_span = absl::Minutes(135);
   double fast_z = 2.0;
@@ -206,6 +216,19 @@ struct Params {
   // can take half an hour, and the floors lag it). ParamsFromConfig derives it
   // as 1/6 of the window's floors.
   int regime_floors = 4;
+  // Early judgment in a new regime (after a step, or after a process restart)
+  // instead of waiting regime_history (or min_history after a restart). When a
+  // full min_history of floors preceded the regime and their highest floor rose
+  // less than regime_shift above their median (around a Theil–Sen line, so a
+  // leak's growth does not count; a daily cycle's swing does), their robust
+  // deviation (1.4826 x MAD, relative to the median) is carried into it: a
+  // series that wandered before will wander as much after. Once
+  // regime_min_history of floors of the new regime precede a span wholly inside
+  // it, that span is judged against the new regime's history alone, with the
+  // new-high margin raised by regime_guard_k x the carried deviation x the new
+  // regime's median floor. 0 disables.
+  double regime_guard_k = 2.0;
+  absl::Duration regime_min_history = absl::Hours(2);
 };
 
 // The documented presets. Production equals a default Config.
@@ -265,6 +288,12 @@ class SeriesDetector {
   // The same test for a span that starts at `span_start` and stands at `level`
   // now: the history is every guard bin and every floor before span_start.
   bool IsNewHighAt(double span_start, double level, double margin, double drawdown_share) const;
+  // True while a new regime is judged early (see Params::regime_guard_k).
+  bool Early(double now) const { return carried_ >= 0 && now < early_until_; }
+  // The relative deviation of the floors so far (see Params::regime_guard_k),
+  // counting those before `before` only; -1 when less than min_history of them
+  // exist or they swung by regime_shift.
+  double Deviation(double before) const;
   // The index in `x` where the largest shift in mean level begins.
   size_t LargestShift(absl::Span<const double> x) const;
   // True when the last third of `x` rises with z >= recent_z.
@@ -297,6 +326,8 @@ class SeriesDetector {
   int fast_run_ = 0;              // consecutive fine floors with fast evidence
   int mid_run_ = 0;               // consecutive floors with mid-scale evidence
   double regime_start_ = -1e300;  // time of the latest abrupt step up
+  double carried_ = -1;           // deviation carried into the new regime, -1 = none
+  double early_until_ = 0;        // early judgment of the new regime ends then
   double level_ = 0;              // median floor of the window at the last judgment
   double fine_seconds_;
   double fast_span_seconds_;
