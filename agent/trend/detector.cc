@@ -495,6 +495,21 @@ bool SeriesDetector::ShortScaleEvidence(absl::Span<const double> t, absl::Span<c
   }
   const double growth = TheilSenSlope(t, x) * duration;
   if (growth < bar) return false;
+  // A step under way (the regime rule's rise within the last regime_floors
+  // floor windows, seen on this scale's floors, which may not yet show in the
+  // coarser ones): left to the regime rule.
+  if (params_.regime_shift > 0) {
+    const size_t gap =
+        static_cast<size_t>(std::lround(params_.regime_floors * floor_seconds_ / floor_seconds));
+    if (gap >= 1 && x.size() > gap) {
+      const double before = x[x.size() - 1 - gap];
+      const double rise = x.back() - before;
+      if (rise >= std::max(params_.regime_min, params_.regime_shift * before) &&
+          rise >= params_.regime_noise_k * Jitter(x)) {
+        return false;
+      }
+    }
+  }
   // Spread: no third of the scale sits below the one before it (the medians of
   // their floors) ...
   const size_t third = x.size() / 3;

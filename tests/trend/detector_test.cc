@@ -44,6 +44,22 @@ FedSeries Feed(
 
 double Flat(double level, double t) { return level + Noise(static_cast<long>(t / 60)); }
 
+// True when the detector with `p` ever suspects the suite's series.
+bool AlarmsOn(const Params& p, const std::string& family, int index, uint64_t seed) {
+  absl::StatusOr<trendtest::Scenario> s = trendtest::GenerateScenario(family, index, seed, 5);
+  EXPECT_TRUE(s.ok()) << s.status();
+  if (!s.ok()) return false;
+  SeriesDetector d(p);
+  bool alarmed = false;
+  for (const trendtest::Sample& row : s->samples) {
+    alarmed = d.Add(static_cast<double>(row.t), static_cast<double>(row.value),
+                    static_cast<double>(row.process_start))
+                  .suspected ||
+              alarmed;
+  }
+  return alarmed;
+}
+
 TEST(SeriesDetectorTest, ConstantIdlePoolIsNeverSuspectedAndHasZeroZ) {
   SeriesDetector d(ProductionPreset());
   FedSeries run = Feed(d, 3 * 24 * kHour, 60, [](double) { return 16; });
@@ -114,40 +130,18 @@ TEST(SeriesDetectorTest, RestartedWanderingSeriesIsNotALeak) {
   // "restarts" family): a few hours after a restart its level tops everything
   // the new process has seen. The margin for the wander the old process showed
   // keeps it silent; half of it does not.
-  absl::StatusOr<trendtest::Scenario> s = trendtest::GenerateScenario("restarts", 50, 1, 5);
-  ASSERT_TRUE(s.ok());
-  auto alarmed = [&](const Params& p) {
-    SeriesDetector d(p);
-    bool any = false;
-    for (const trendtest::Sample& row : s->samples) {
-      any = d.Add(static_cast<double>(row.t), static_cast<double>(row.value),
-                  static_cast<double>(row.process_start))
-                .suspected ||
-            any;
-    }
-    return any;
-  };
-  EXPECT_FALSE(alarmed(ProductionPreset()));
+  EXPECT_FALSE(AlarmsOn(ProductionPreset(), "restarts", 50, 1));
   Params half = ProductionPreset();
   half.regime_guard_k /= 2;
-  EXPECT_TRUE(alarmed(half)) << "this series should need the full wander margin";
+  EXPECT_TRUE(AlarmsOn(half, "restarts", 50, 1))
+      << "this series should need the full wander margin";
 }
 
 TEST(SeriesDetectorTest, DailyRiseIsNotJudgedEarlyAsANewRegime) {
   // A daily cycle (scenario suite, "daily" family) whose morning rise is steep
   // enough to read as a step: a series that swung by a step's size before gets
   // no early judgment, or the rest of the rise would read as a leak.
-  absl::StatusOr<trendtest::Scenario> s = trendtest::GenerateScenario("daily", 47, 2, 5);
-  ASSERT_TRUE(s.ok());
-  SeriesDetector d(ProductionPreset());
-  bool alarmed = false;
-  for (const trendtest::Sample& row : s->samples) {
-    alarmed = d.Add(static_cast<double>(row.t), static_cast<double>(row.value),
-                    static_cast<double>(row.process_start))
-                  .suspected ||
-              alarmed;
-  }
-  EXPECT_FALSE(alarmed);
+  EXPECT_FALSE(AlarmsOn(ProductionPreset(), "daily", 47, 2));
 }
 
 TEST(SeriesDetectorTest, VerdictClearsOnlyAfterAFullWindowWithoutGrowth) {
@@ -211,21 +205,7 @@ TEST(SeriesDetectorTest, StepOfASmallCountStartsANewRegimeToo) {
   const Case cases[] = {{41, 12}, {3, 13}, {72, 13}};
   auto alarms = [&](const Params& p) {
     int series_alarmed = 0;
-    for (const Case& c : cases) {
-      absl::StatusOr<trendtest::Scenario> s =
-          trendtest::GenerateScenario("step", c.index, c.seed, 5);
-      EXPECT_TRUE(s.ok());
-      if (!s.ok()) continue;
-      SeriesDetector d(p);
-      bool alarmed = false;
-      for (const trendtest::Sample& row : s->samples) {
-        alarmed = d.Add(static_cast<double>(row.t), static_cast<double>(row.value),
-                        static_cast<double>(row.process_start))
-                      .suspected ||
-                  alarmed;
-      }
-      series_alarmed += alarmed;
-    }
+    for (const Case& c : cases) series_alarmed += AlarmsOn(p, "step", c.index, c.seed);
     return series_alarmed;
   };
   EXPECT_EQ(alarms(ProductionPreset()), 0);
@@ -236,6 +216,33 @@ TEST(SeriesDetectorTest, StepOfASmallCountStartsANewRegimeToo) {
   old_rule.regime_floors = 2;
   old_rule.regime_shift = 0.15;
   EXPECT_GT(alarms(old_rule), 0) << "these steps should have fooled the old rule";
+}
+
+TEST(SeriesDetectorTest, StepStillUnderWayIsLeftToTheRegimeRule) {
+  // A pool of about 480 tasks grows by a quarter after a deploy (scenario
+  // suite, "step" family). The fast scale's fine floors show the rise a few
+  // minutes before the coarser floors reach the regime rule's 20 % within an
+  // hour; the fast scale applies that rule to its own floors and waits.
+  EXPECT_FALSE(AlarmsOn(ProductionPreset(), "step", 15, 33));
+}
+
+TEST(SeriesDetectorTest, HoursOfUpwardWanderOnAFlatSeriesIsNotALeak) {
+  // Flat series wandering by 2 % with a one-hour correlation (scenario suite,
+  // "flat" family) that drift up to a new high for hours: the mid scale wants
+  // three consecutive floors of evidence; with two it alarms on them.
+  struct Case {
+    int index;
+    uint64_t seed;
+  };
+  const Case cases[] = {{91, 29}, {31, 33}, {94, 34}};
+  Params two = ProductionPreset();
+  two.mid_confirm = 2;
+  int alarmed_with_two = 0;
+  for (const Case& c : cases) {
+    EXPECT_FALSE(AlarmsOn(ProductionPreset(), "flat", c.index, c.seed)) << c.index;
+    alarmed_with_two += AlarmsOn(two, "flat", c.index, c.seed);
+  }
+  EXPECT_EQ(alarmed_with_two, 3);
 }
 
 TEST(SeriesDetectorTest, StepThenPlateauIsNotALeak) {
