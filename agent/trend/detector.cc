@@ -17,6 +17,9 @@ namespace {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
+// SeriesDetector::Deviation's answer when less than min_history of floors exist.
+constexpr double kTooShort = -2;
+
 // The noise of floors `x` as a standard deviation: the median absolute step
 // between neighbours, scaled (MAD x 1.4826 / sqrt 2), robust to the trend and
 // to a few jumps.
@@ -321,7 +324,11 @@ Verdict SeriesDetector::Add(double t, double value, double process_start) {
     if (process_start_ != 0 && process_start != process_start_) {
       // The leaked tasks died with the process; how the series swung before
       // still tells how much it will swing now (see Params::regime_guard_k).
-      const double deviation = Deviation(std::numeric_limits<double>::infinity());
+      // A process that lived less than min_history passes on what its
+      // predecessor carried, so a service restarted more often than daily is
+      // still judged.
+      double deviation = Deviation(std::numeric_limits<double>::infinity());
+      if (deviation == kTooShort) deviation = carried_;
       Reset();
       if (deviation >= 0) {
         carried_ = deviation;
@@ -390,7 +397,7 @@ double SeriesDetector::Deviation(double before) const {
     t.push_back(times_[i]);
     x.push_back(values_[i]);
   }
-  if (x.size() < 3 || t.back() - series_start_ < min_history_seconds_) return -1;
+  if (x.size() < 3 || t.back() - series_start_ < min_history_seconds_) return kTooShort;
   // Around a robust line, so that a leak's own growth is not taken for a swing.
   const double slope = TheilSenSlope(t, x);
   const double median = Median(x);
@@ -428,11 +435,7 @@ bool SeriesDetector::IsNewHighAt(double span_start, double level, double margin,
     if (early ? times_[i] >= from : times_[i] > from) history.push_back(values_[i]);
   }
   if (history.empty()) return !early;
-  if (early) {
-    thread_local std::vector<double> sorted;
-    sorted.assign(history.begin(), history.end());
-    margin += params_.regime_guard_k * carried_ * Median(sorted);
-  }
+  if (early) margin += params_.regime_guard_k * carried_ * Median(history);
   if (drawdown_share > 0) {
     double peak = history.front(), drawdown = 0;
     for (double v : history) {

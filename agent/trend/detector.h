@@ -296,8 +296,8 @@ class SeriesDetector {
   // True while a new regime is judged early (see Params::regime_guard_k).
   bool Early(double now) const { return carried_ >= 0 && now < early_until_; }
   // The relative deviation of the floors so far (see Params::regime_guard_k),
-  // counting those before `before` only; -1 when less than min_history of them
-  // exist or they swung by regime_shift.
+  // counting those before `before` only; -2 when less than min_history of them
+  // exist, -1 when they swung by regime_shift (or early judgment is off).
   double Deviation(double before) const;
   // The index in `x` where the largest shift in mean level begins.
   size_t LargestShift(absl::Span<const double> x) const;

@@ -125,6 +125,37 @@ TEST(SeriesDetectorTest, ProcessRestartClearsTheVerdictAndJudgesTheNewProcessOnI
   EXPECT_FALSE(after_restart(wait_a_day).first_suspected.has_value());
 }
 
+TEST(SeriesDetectorTest, ServiceRestartedTwiceADayIsStillJudged) {
+  // A day and a half of one healthy process, then a new process every 12 h,
+  // each leaking 10 %/h until it is replaced. No process after the first lives
+  // the day min_history asks for; each passes on the deviation the first one
+  // showed, and each leak is found on the process's own floors.
+  const double first = 36 * kHour, life = 12 * kHour;
+  auto start_of = [&](double t) {
+    return t < first ? kT0 - 60 : kT0 + first + std::floor((t - first) / life) * life;
+  };
+  auto value = [&](double t) {
+    return t < first ? Flat(300, t) : Flat(300, t) + 30 * (t - (start_of(t) - kT0)) / kHour;
+  };
+  auto lives_found = [&](const Params& p) {
+    SeriesDetector d(p);
+    int found = 0;
+    double found_in = -1;
+    for (double t = 0; t < first + 4 * life; t += 60) {
+      const double process = start_of(t);
+      if (d.Add(kT0 + t, value(t), process).suspected && process != found_in) {
+        ++found;
+        found_in = process;
+      }
+    }
+    return found;
+  };
+  EXPECT_EQ(lives_found(ProductionPreset()), 4);
+  Params wait_a_day = ProductionPreset();
+  wait_a_day.regime_guard_k = 0;
+  EXPECT_EQ(lives_found(wait_a_day), 0);
+}
+
 TEST(SeriesDetectorTest, RestartedWanderingSeriesIsNotALeak) {
   // A healthy series of about 1,700 tasks wandering by 2 % (scenario suite,
   // "restarts" family): a few hours after a restart its level tops everything
