@@ -182,7 +182,7 @@ Snapshot TakeSnapshotWith(bool include_tasks, bool include_thread_names) {
 
 }  // namespace
 
-Snapshot TakeSnapshot() { return TakeSnapshotWith(true, false); }
+Snapshot TakeSnapshot() { return TakeSnapshotWith(true, true); }
 
 std::string DumpTasks(int debug) {
   return exporter::FormatDump(TakeSnapshotWith(true, debug == 2), debug);

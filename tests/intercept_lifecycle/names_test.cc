@@ -78,6 +78,18 @@ TEST(ThreadNames, NameSetByTheThreadItselfIsRecordedAndDumped) {
   EXPECT_NE(leakwatch::DumpTasks(2).find(DumpLine(t.tid(), "lw-self")), std::string::npos);
 }
 
+TEST(ThreadNames, TakeSnapshotNamesEveryTasksThread) {
+  ParkedThread t([] { ASSERT_EQ(pthread_setname_np(pthread_self(), "lw-snap"), 0); });
+  const leakwatch::Snapshot snap = leakwatch::TakeSnapshot();
+  bool found = false;
+  for (const leakwatch::Snapshot::Task& task : snap.tasks) {
+    if (task.tid != t.tid()) continue;
+    found = true;
+    EXPECT_EQ(task.thread_name, "lw-snap");
+  }
+  EXPECT_TRUE(found) << "no task runs on thread " << t.tid();
+}
+
 TEST(ThreadNames, NameSetByAnotherThreadIsRecordedAndDumped) {
   ParkedThread t;
   ASSERT_EQ(pthread_setname_np(t.handle(), "lw-other"), 0);

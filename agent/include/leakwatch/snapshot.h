@@ -26,16 +26,16 @@ struct Snapshot {
   struct Kind {
     std::string kind;
     int64_t live = 0;
-    int64_t long_lived = 0;           // live and older than tasks.long_lived_after
-    double oldest_age_seconds = 0;    // 0 when none is live
+    int64_t long_lived = 0;         // live and older than tasks.long_lived_after
+    double oldest_age_seconds = 0;  // 0 when none is live
     uint64_t started_total = 0;
     uint64_t finished_total = 0;
     bool leak_suspected = false;      // detector verdict on long_lived
     double leak_growth_per_hour = 0;  // detector's robust growth estimate
   };
   struct Histogram {
-    std::vector<double> upper_bounds;      // seconds, increasing; +Inf implicit
-    std::vector<uint64_t> bucket_counts;   // per bucket (not cumulative), size+1
+    std::vector<double> upper_bounds;     // seconds, increasing; +Inf implicit
+    std::vector<uint64_t> bucket_counts;  // per bucket (not cumulative), size+1
     uint64_t count = 0;
     double sum_seconds = 0;
   };
@@ -76,6 +76,9 @@ struct Snapshot {
 
 // Reads all task records now. Uses the running agent's config (or the defaults)
 // for stuck/long-lived thresholds and attaches the agent's latest verdicts.
+// Task::thread_name is the name the thread last gave itself (recorded by the
+// interposed pthread_setname_np/prctl), else the kernel's (/proc, read once per
+// thread: about 5 us each, so 50 ms for 10,000 threads that named no one).
 Snapshot TakeSnapshot();
 
 // A pprof-like text dump of TakeSnapshot():
