@@ -43,6 +43,7 @@ void ScaleShortWindows(Params& p) {
   p.jump_window = p.floor_window * 2;
   p.mid_floors = static_cast<int>(std::lround(floors * 16 / 24));
   p.regime_floors = std::max(1, static_cast<int>(std::lround(floors * 4 / 24)));
+  p.regime_abrupt_floors = std::max(1, static_cast<int>(std::lround(floors * 2 / 24)));
   p.regime_history = p.trend_window * 2;
   p.regime_min_history = p.trend_window / 3;
 }
@@ -159,6 +160,13 @@ absl::Status ValidateParams(const Params& p) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "regime_floors must be between 1 and trend_window / floor_window (%.0f)", floors));
   }
+  if (!(p.regime_abrupt_shift >= 0 && p.regime_abrupt_noise_k >= 0)) {
+    return absl::InvalidArgumentError("regime_abrupt_shift and regime_abrupt_noise_k must be >= 0");
+  }
+  if (p.regime_abrupt_floors < 1 || p.regime_abrupt_floors > static_cast<int>(floors)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "regime_abrupt_floors must be between 1 and trend_window / floor_window (%.0f)", floors));
+  }
   if (!(p.regime_guard_k >= 0)) return absl::InvalidArgumentError("regime_guard_k must be >= 0");
   if (p.regime_min_history < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("regime_min_history must be >= 0");
@@ -241,6 +249,9 @@ absl::Status SetParam(Params& p, const std::string& assignment) {
   if (name == "regime_noise_k") return number(p.regime_noise_k);
   if (name == "regime_min") return number(p.regime_min);
   if (name == "regime_floors") return integer(p.regime_floors);
+  if (name == "regime_abrupt_shift") return number(p.regime_abrupt_shift);
+  if (name == "regime_abrupt_floors") return integer(p.regime_abrupt_floors);
+  if (name == "regime_abrupt_noise_k") return number(p.regime_abrupt_noise_k);
   if (name == "regime_guard_k") return number(p.regime_guard_k);
   if (name == "regime_min_history") return duration(p.regime_min_history);
   return absl::InvalidArgumentError(absl::StrCat("unknown detector parameter \"", name, "\""));
@@ -271,8 +282,10 @@ std::string FormatParams(const Params& p) {
       "fast_confirm=", p.fast_confirm, "\n", "fast_guard_margin=", p.fast_guard_margin, "\n",
       "fast_guard_drawdown=", p.fast_guard_drawdown, "\n", "floor_parts=", p.floor_parts, "\n",
       "regime_noise_k=", p.regime_noise_k, "\n", "regime_min=", p.regime_min, "\n",
-      "regime_floors=", p.regime_floors, "\n", "regime_guard_k=", p.regime_guard_k, "\n",
-      "regime_min_history=", absl::FormatDuration(p.regime_min_history), "\n");
+      "regime_floors=", p.regime_floors, "\n", "regime_abrupt_shift=", p.regime_abrupt_shift, "\n",
+      "regime_abrupt_floors=", p.regime_abrupt_floors, "\n",
+      "regime_abrupt_noise_k=", p.regime_abrupt_noise_k, "\n", "regime_guard_k=", p.regime_guard_k,
+      "\n", "regime_min_history=", absl::FormatDuration(p.regime_min_history), "\n");
 }
 
 SeriesDetector::SeriesDetector(const Params& params)
@@ -584,20 +597,42 @@ void SeriesDetector::AddFineFloor(const Floor& floor) {
 
 void SeriesDetector::Judge(double now) {
   const size_t n = values_.size();
-  // An abrupt step up starts a new regime: a rise of regime_shift of the level
-  // that is also well above the floors' own jitter, however small the count.
-  const size_t regime_gap = static_cast<size_t>(params_.regime_floors);
-  if (params_.regime_shift > 0 && n > regime_gap) {
-    const double before = values_[n - 1 - regime_gap];
+  // A step up starts a new regime: a rise of regime_shift of the level within
+  // an hour, or of regime_abrupt_shift within half an hour, that is also well
+  // above the floors' own jitter, however small the count. rose(): a rise of
+  // `shift` of the level over the latest `gap` floors that is also `noise_k` x
+  // the floors' jitter (a sort of the window's steps, computed only for a rise
+  // that clears the cheap bars).
+  auto rose = [&](size_t gap, double shift, double noise_k) {
+    if (shift <= 0 || n <= gap) return false;
+    const double before = values_[n - 1 - gap];
     const double jump = values_[n - 1] - before;
-    // The jitter (a sort of the window's steps) only for a rise that clears
-    // the cheap bars.
-    if (jump >= std::max(params_.regime_min, params_.regime_shift * before) &&
-        jump >= params_.regime_noise_k * Jitter(values_)) {
-      // The deviation before the step (a step still under way, or a restart's
-      // warm-up, keeps the one carried already).
+    return jump >= std::max(params_.regime_min, shift * before) &&
+           jump >= noise_k * Jitter(values_);
+  };
+  if (params_.regime_shift > 0) {
+    size_t gap = static_cast<size_t>(params_.regime_floors);
+    bool step = rose(gap, params_.regime_shift, params_.regime_noise_k);
+    // The deviation before the step (a step still under way, or a restart's
+    // warm-up, keeps the one carried already).
+    double deviation = -1;
+    bool have_deviation = false;
+    if (!step && rose(static_cast<size_t>(params_.regime_abrupt_floors),
+                      params_.regime_abrupt_shift, params_.regime_abrupt_noise_k)) {
+      // A smaller but abrupt rise is a step only in a series that did not
+      // swing before (the start of a daily rise is not one).
+      gap = static_cast<size_t>(params_.regime_abrupt_floors);
+      if (Early(now)) {
+        step = true;
+      } else {
+        deviation = Deviation(times_[n - 1 - gap]);
+        have_deviation = true;
+        step = deviation >= 0;
+      }
+    }
+    if (step) {
       if (!Early(now)) {
-        carried_ = Deviation(times_[n - 1 - regime_gap]);
+        carried_ = have_deviation ? deviation : Deviation(times_[n - 1 - gap]);
         early_until_ = now + Seconds(params_.regime_history);
       }
       regime_start_ = now;

@@ -48,7 +48,9 @@
 //     about 1 in 2,000 healthy series).
 //  6. New regime. A rise of max(regime_shift (20 %) x the level, 4 x the
 //     floors' jitter, 3 tasks) between floors an hour apart is a step (a deploy,
-//     a resized pool), not a leak; for regime_history (12 h) after it nothing
+//     a resized pool), not a leak; so is, in a series that did not swing
+//     before, a rise of 12 % (and 5 x the jitter) within half an hour, which a
+//     leak does not do either; for regime_history (12 h) after it nothing
 //     is judged against the old history, because that
 //     history has not yet seen the new level's own drift (without this rule,
 //     a step followed by hours of upward wander was the last false alarm).
@@ -221,6 +223,18 @@ struct Params {
   // can take half an hour, and the floors lag it). ParamsFromConfig derives it
   // as 1/6 of the window's floors.
   int regime_floors = 4;
+  // An abrupt step: a rise of max(regime_abrupt_shift x the earlier floor,
+  // regime_abrupt_noise_k x the floors' jitter, regime_min) between floors
+  // regime_abrupt_floors apart (half an hour) also starts a new regime, when
+  // the floors before it did not swing (see regime_guard_k: a daily cycle's
+  // morning rise is not a step). Deploys whose step reads as 15 % through the
+  // floors' wander slipped under regime_shift and were the commonest false
+  // alarm left; a 10 %/h leak rises 5 % in half an hour. 0 disables; so does
+  // regime_guard_k = 0, which turns off the swing test. ParamsFromConfig
+  // derives regime_abrupt_floors as 1/12 of the window's floors.
+  double regime_abrupt_shift = 0.12;
+  int regime_abrupt_floors = 2;
+  double regime_abrupt_noise_k = 5;
   // Early judgment in a new regime (after a step, or after a process restart)
   // instead of waiting regime_history (or min_history after a restart). When a
   // full min_history of floors preceded the regime and their highest floor rose

@@ -257,6 +257,25 @@ TEST(SeriesDetectorTest, StepStillUnderWayIsLeftToTheRegimeRule) {
   EXPECT_FALSE(AlarmsOn(ProductionPreset(), "step", 15, 33));
 }
 
+TEST(SeriesDetectorTest, AbruptStepBelowTheHourlyShiftStartsANewRegime) {
+  // Deploys that raised a flat series by 15-18 % within half an hour
+  // (scenario suite, "step" family): the wander kept the rise under
+  // regime_shift's 20 % an hour, and the trend window then read the step as
+  // growth. A rise of 12 % within half an hour is a step as well.
+  struct Case {
+    int index;
+    uint64_t seed;
+  };
+  const Case cases[] = {{81, 11}, {21, 14}, {64, 32}};
+  Params no_abrupt_rule = ProductionPreset();
+  no_abrupt_rule.regime_abrupt_shift = 0;
+  for (const Case& c : cases) {
+    EXPECT_FALSE(AlarmsOn(ProductionPreset(), "step", c.index, c.seed)) << c.index;
+    EXPECT_TRUE(AlarmsOn(no_abrupt_rule, "step", c.index, c.seed))
+        << c.index << " should alarm without the abrupt-step rule";
+  }
+}
+
 TEST(SeriesDetectorTest, HoursOfUpwardWanderOnAFlatSeriesIsNotALeak) {
   // Flat series wandering by 2 % with a one-hour correlation (scenario suite,
   // "flat" family) that drift up to a new high for hours: the mid scale wants
@@ -395,13 +414,20 @@ TEST(ParamsTest, EverySettableParameterIsPrintedAndValidated) {
   // What --set accepts, --print-params shows.
   Params p = ProductionPreset();
   for (const char* name :
-       {"floor_parts", "regime_noise_k", "regime_min", "regime_floors", "regime_guard_k"}) {
+       {"floor_parts", "regime_noise_k", "regime_min", "regime_floors", "regime_abrupt_shift",
+        "regime_abrupt_floors", "regime_abrupt_noise_k", "regime_guard_k"}) {
     ASSERT_TRUE(SetParam(p, absl::StrCat(name, "=2")).ok()) << name;
     EXPECT_NE(FormatParams(p).find(absl::StrCat("\n", name, "=2\n")), std::string::npos) << name;
   }
   p.regime_floors = 0;
   EXPECT_NE(ValidateParams(p).message().find("regime_floors"), absl::string_view::npos);
   p.regime_floors = 4;
+  p.regime_abrupt_floors = 0;
+  EXPECT_NE(ValidateParams(p).message().find("regime_abrupt_floors"), absl::string_view::npos);
+  p.regime_abrupt_floors = 2;
+  p.regime_abrupt_shift = -0.1;
+  EXPECT_NE(ValidateParams(p).message().find("regime_abrupt_shift"), absl::string_view::npos);
+  p.regime_abrupt_shift = 0.12;
   p.floor_parts = -1;
   EXPECT_NE(ValidateParams(p).message().find("floor_parts"), absl::string_view::npos);
   p.floor_parts = 3;
@@ -416,7 +442,10 @@ TEST(ParamsTest, TheStepRuleSpansAnHourForAnyFloorWindow) {
   config.floor_window = absl::Minutes(5);
   config.trend_window = absl::Hours(6);
   EXPECT_EQ(ParamsFromConfig(config).regime_floors, 12);
+  EXPECT_EQ(ParamsFromConfig(config).regime_abrupt_floors, 6);
   EXPECT_EQ(ParamsFromConfig(Config::Detector()).regime_floors, ProductionPreset().regime_floors);
+  EXPECT_EQ(ParamsFromConfig(Config::Detector()).regime_abrupt_floors,
+            ProductionPreset().regime_abrupt_floors);
 }
 
 }  // namespace
