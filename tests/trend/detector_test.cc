@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "leakwatch/config.h"
@@ -57,6 +60,20 @@ bool AlarmsOn(const Params& p, const std::string& family, int index, uint64_t se
                   .suspected ||
               alarmed;
   }
+  return alarmed;
+}
+
+// One series of the suite's family: its index and seed.
+struct SuiteSeries {
+  int index;
+  uint64_t seed;
+};
+
+// How many of `series` of `family` the detector with `p` ever suspects.
+int AlarmedCount(const Params& p, const std::string& family,
+                 std::initializer_list<SuiteSeries> series) {
+  int alarmed = 0;
+  for (const SuiteSeries& s : series) alarmed += AlarmsOn(p, family, s.index, s.seed);
   return alarmed;
 }
 
@@ -229,15 +246,8 @@ TEST(SeriesDetectorTest, StepOfASmallCountStartsANewRegimeToo) {
   // Pools of 20-60 tasks that grow by up to their own size after a deploy
   // (scenario suite, "step" family). A rise that small is below min_growth, but
   // far above the floors' jitter: a step, not the start of a leak.
-  struct Case {
-    int index;
-    uint64_t seed;
-  };
-  const Case cases[] = {{41, 12}, {3, 13}, {72, 13}};
-  auto alarms = [&](const Params& p) {
-    int series_alarmed = 0;
-    for (const Case& c : cases) series_alarmed += AlarmsOn(p, "step", c.index, c.seed);
-    return series_alarmed;
+  auto alarms = [](const Params& p) {
+    return AlarmedCount(p, "step", {{41, 12}, {3, 13}, {72, 13}});
   };
   EXPECT_EQ(alarms(ProductionPreset()), 0);
   // The rule this replaced: a step had to rise by min_growth within 30 minutes.
@@ -262,37 +272,26 @@ TEST(SeriesDetectorTest, AbruptStepBelowTheHourlyShiftStartsANewRegime) {
   // (scenario suite, "step" family): the wander kept the rise under
   // regime_shift's 20 % an hour, and the trend window then read the step as
   // growth. A rise of 12 % within half an hour is a step as well.
-  struct Case {
-    int index;
-    uint64_t seed;
+  auto alarms = [](const Params& p) {
+    return AlarmedCount(p, "step", {{81, 11}, {21, 14}, {64, 32}});
   };
-  const Case cases[] = {{81, 11}, {21, 14}, {64, 32}};
+  EXPECT_EQ(alarms(ProductionPreset()), 0);
   Params no_abrupt_rule = ProductionPreset();
   no_abrupt_rule.regime_abrupt_shift = 0;
-  for (const Case& c : cases) {
-    EXPECT_FALSE(AlarmsOn(ProductionPreset(), "step", c.index, c.seed)) << c.index;
-    EXPECT_TRUE(AlarmsOn(no_abrupt_rule, "step", c.index, c.seed))
-        << c.index << " should alarm without the abrupt-step rule";
-  }
+  EXPECT_EQ(alarms(no_abrupt_rule), 3) << "each should alarm without the abrupt-step rule";
 }
 
 TEST(SeriesDetectorTest, HoursOfUpwardWanderOnAFlatSeriesIsNotALeak) {
   // Flat series wandering by 2 % with a one-hour correlation (scenario suite,
   // "flat" family) that drift up to a new high for hours: the mid scale wants
   // three consecutive floors of evidence; with two it alarms on them.
-  struct Case {
-    int index;
-    uint64_t seed;
+  auto alarms = [](const Params& p) {
+    return AlarmedCount(p, "flat", {{91, 29}, {31, 33}, {94, 34}});
   };
-  const Case cases[] = {{91, 29}, {31, 33}, {94, 34}};
+  EXPECT_EQ(alarms(ProductionPreset()), 0);
   Params two = ProductionPreset();
   two.mid_confirm = 2;
-  int alarmed_with_two = 0;
-  for (const Case& c : cases) {
-    EXPECT_FALSE(AlarmsOn(ProductionPreset(), "flat", c.index, c.seed)) << c.index;
-    alarmed_with_two += AlarmsOn(two, "flat", c.index, c.seed);
-  }
-  EXPECT_EQ(alarmed_with_two, 3);
+  EXPECT_EQ(alarms(two), 3);
 }
 
 TEST(SeriesDetectorTest, StepThenPlateauIsNotALeak) {
