@@ -48,6 +48,15 @@ if(TARGET leakwatch_preload)
   install(TARGETS leakwatch_preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
 install(DIRECTORY ${LEAKWATCH_INCLUDE_DIR}/leakwatch DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# leakwatch::testing and leakwatch::testing_main (leakwatch/testing.h): static
+# libraries in an export set of their own, so that the package needs GoogleTest
+# only to offer them (see leakwatch-config.cmake.in).
+if(TARGET leakwatch_testing)
+  install(TARGETS leakwatch_testing leakwatch_testing_main EXPORT leakwatchTestingTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(EXPORT leakwatchTestingTargets NAMESPACE leakwatch::
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/leakwatch)
+endif()
 install(EXPORT leakwatchTargets NAMESPACE leakwatch::
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/leakwatch)
 
