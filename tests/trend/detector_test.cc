@@ -256,6 +256,7 @@ TEST(SeriesDetectorTest, StepOfASmallCountStartsANewRegimeToo) {
   old_rule.regime_min = old_rule.min_growth;
   old_rule.regime_floors = 2;
   old_rule.regime_shift = 0.15;
+  old_rule.regime_abrupt_shift = 0;  // added after it
   EXPECT_GT(alarms(old_rule), 0) << "these steps should have fooled the old rule";
 }
 
