@@ -41,7 +41,8 @@ bool MatchesTaskRule(const Snapshot::Task& task, const Options& options) {
 }
 
 // The leaks in one snapshot (see the file comment of testing.h for the rules).
-std::vector<LeakedTask> LeaksIn(const Snapshot& snap, const Options& options, int32_t self_tid) {
+std::vector<Snapshot::Task> LeaksIn(const Snapshot& snap, const Options& options,
+                                    int32_t self_tid) {
   // TakeSnapshot names every task's thread (the name it gave itself, else /proc).
   auto thread_name_ignored = [&](const Snapshot::Task& task) {
     return !options.ignored_thread_names().empty() && !task.thread_name.empty() &&
@@ -55,7 +56,7 @@ std::vector<LeakedTask> LeaksIn(const Snapshot& snap, const Options& options, in
   }
 
   const std::vector<uint64_t>& baseline = options.ignored_task_ids();
-  std::vector<LeakedTask> leaks;
+  std::vector<Snapshot::Task> leaks;
   for (const Snapshot::Task& task : snap.tasks) {
     const bool is_thread = task.kind == kThreadKind;
     if (std::binary_search(baseline.begin(), baseline.end(), task.id)) continue;
@@ -63,13 +64,13 @@ std::vector<LeakedTask> LeaksIn(const Snapshot& snap, const Options& options, in
     if (MatchesTaskRule(task, options)) continue;
     if (is_thread && ignored_threads.count(task.tid) != 0) continue;
     if (thread_name_ignored(task)) continue;
-    leaks.push_back(LeakedTask{task, task.thread_name});
+    leaks.push_back(task);
   }
   return leaks;
 }
 
 // FindLeaks; false if memory ran out (`*leaks` then holds what was found).
-bool FindLeaksOrOutOfMemory(const Options& options, std::vector<LeakedTask>* leaks) noexcept {
+bool FindLeaksOrOutOfMemory(const Options& options, std::vector<Snapshot::Task>* leaks) noexcept {
   try {
     const int32_t self_tid = static_cast<int32_t>(gettid());
     const auto deadline = std::chrono::steady_clock::now() + options.timeout();
@@ -131,27 +132,27 @@ Options& Options::Timeout(std::chrono::milliseconds timeout) {
   return *this;
 }
 
-std::vector<LeakedTask> FindLeaks(const Options& options) {
-  std::vector<LeakedTask> leaks;
+std::vector<Snapshot::Task> FindLeaks(const Options& options) {
+  std::vector<Snapshot::Task> leaks;
   FindLeaksOrOutOfMemory(options, &leaks);
   return leaks;
 }
 
-std::string FormatLeaks(const std::vector<LeakedTask>& leaks, std::chrono::milliseconds waited) {
+std::string FormatLeaks(const std::vector<Snapshot::Task>& leaks,
+                        std::chrono::milliseconds waited) {
   std::string out = "leakwatch: " + std::to_string(leaks.size()) + " unexpected live task" +
                     (leaks.size() == 1 ? "" : "s") + ", still there after " +
                     std::to_string(waited.count()) + " ms:\n";
   // Grouped by thread, threads in the order of their oldest leaked task.
   std::vector<int32_t> tids;
-  for (const LeakedTask& leak : leaks) {
-    if (std::find(tids.begin(), tids.end(), leak.task.tid) == tids.end()) {
-      tids.push_back(leak.task.tid);
+  for (const Snapshot::Task& task : leaks) {
+    if (std::find(tids.begin(), tids.end(), task.tid) == tids.end()) {
+      tids.push_back(task.tid);
     }
   }
   for (int32_t tid : tids) {
     bool header = false;
-    for (const LeakedTask& leak : leaks) {
-      const Snapshot::Task& task = leak.task;
+    for (const Snapshot::Task& task : leaks) {
       if (task.tid != tid) continue;
       if (!header) {
         header = true;
@@ -159,7 +160,7 @@ std::string FormatLeaks(const std::vector<LeakedTask>& leaks, std::chrono::milli
           out += "not on a thread:\n";
         } else {
           out += "thread " + std::to_string(tid);
-          if (!leak.thread_name.empty()) out += " \"" + leak.thread_name + "\"";
+          if (!task.thread_name.empty()) out += " \"" + task.thread_name + "\"";
           out += ":\n";
         }
       }
@@ -183,7 +184,7 @@ std::string FormatLeaks(const std::vector<LeakedTask>& leaks, std::chrono::milli
 }
 
 ::testing::AssertionResult VerifyNone(const Options& options) {
-  std::vector<LeakedTask> leaks;
+  std::vector<Snapshot::Task> leaks;
   if (!FindLeaksOrOutOfMemory(options, &leaks)) {
     return ::testing::AssertionFailure() << "leakwatch: out of memory while checking for leaks";
   }

@@ -194,16 +194,16 @@ TEST(FindLeaksTest, ReturnsEachLeakedTaskWithItsThread) {
   BlockedThread thread("found-job", "lw-found");
   ASSERT_TRUE(thread.WaitUntilBlocked());
 
-  const std::vector<LeakedTask> leaks = FindLeaks(NoWait());
+  const std::vector<Snapshot::Task> leaks = FindLeaks(NoWait());
 
   ASSERT_EQ(leaks.size(), 2u);
-  EXPECT_EQ(leaks[0].task.tid, leaks[1].task.tid);
-  int scoped = leaks[0].task.kind == "found-job" ? 0 : 1;
-  EXPECT_EQ(leaks[scoped].task.kind, "found-job");
-  EXPECT_TRUE(leaks[scoped].task.blocked);
-  EXPECT_EQ(leaks[scoped].task.op, Op::kChanRecv);
-  EXPECT_EQ(leaks[scoped].task.site, thread.site());
-  EXPECT_EQ(leaks[1 - scoped].task.kind, "thread");
+  EXPECT_EQ(leaks[0].tid, leaks[1].tid);
+  int scoped = leaks[0].kind == "found-job" ? 0 : 1;
+  EXPECT_EQ(leaks[scoped].kind, "found-job");
+  EXPECT_TRUE(leaks[scoped].blocked);
+  EXPECT_EQ(leaks[scoped].op, Op::kChanRecv);
+  EXPECT_EQ(leaks[scoped].site, thread.site());
+  EXPECT_EQ(leaks[1 - scoped].kind, "thread");
   EXPECT_EQ(leaks[0].thread_name, "lw-found");
 }
 

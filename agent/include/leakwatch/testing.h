@@ -131,22 +131,16 @@ class Options {
   std::chrono::milliseconds timeout_ = kDefaultTimeout;
 };
 
-// A leaked task and the name of its thread ("" when the thread is gone or the
-// task has no thread).
-struct LeakedTask {
-  Snapshot::Task task;
-  std::string thread_name;
-};
-
 // Takes snapshots until no leak is left or `options.timeout()` has passed, and
-// returns the leaks of the last snapshot (empty: no leak), oldest first. On out
-// of memory returns what it has (possibly nothing).
-std::vector<LeakedTask> FindLeaks(const Options& options = {});
+// returns the leaked tasks of the last snapshot (empty: no leak), oldest first,
+// each with its thread's name. On out of memory returns what it has (possibly
+// nothing).
+std::vector<Snapshot::Task> FindLeaks(const Options& options = {});
 
 // The report VerifyNone prints for `leaks`, grouped by thread: one line per
 // task with its kind, age, and when blocked its op, wait and site, then the
 // captured stack frames of the wait (at most 16).
-std::string FormatLeaks(const std::vector<LeakedTask>& leaks, std::chrono::milliseconds waited);
+std::string FormatLeaks(const std::vector<Snapshot::Task>& leaks, std::chrono::milliseconds waited);
 
 // Success when FindLeaks(options) is empty; otherwise a failure whose message
 // is FormatLeaks(). Use as EXPECT_TRUE(leakwatch::testing::VerifyNone()).
