@@ -131,8 +131,9 @@ void UnregisterCoroutine(CoroutineRecord* record) noexcept {
   ++shard.finished[record->kind];
 }
 
-void BeginAwait(CoroutineRecord* record, const std::source_location& where) noexcept {
-  const uint32_t site = core::SiteOfLocation(where.file_name(), where.line(), Op::kAwait);
+namespace {
+
+void BeginWait(CoroutineRecord* record, uint32_t site) noexcept {
   int64_t now = core::MonotonicNanos();
   // A non-positive state holds the negated start of the previous wait.
   const int64_t previous = -record->block_start_ns.load(std::memory_order_relaxed);
@@ -140,6 +141,16 @@ void BeginAwait(CoroutineRecord* record, const std::source_location& where) noex
   record->block_site.store(site, std::memory_order_release);
   record->tid.store(core::ThisThread().tid, std::memory_order_relaxed);
   record->block_start_ns.store(now, std::memory_order_release);
+}
+
+}  // namespace
+
+void BeginAwait(CoroutineRecord* record, const std::source_location& where) noexcept {
+  BeginWait(record, core::SiteOfLocation(where.file_name(), where.line(), Op::kAwait));
+}
+
+void BeginWaitAt(CoroutineRecord* record, std::string_view label, Op op) noexcept {
+  BeginWait(record, core::SiteOfLabel(label, op));
 }
 
 void CancelAwait(CoroutineRecord* record) noexcept {

@@ -3,6 +3,8 @@
 
 #include "leakwatch/agent.h"
 
+#include <dlfcn.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -28,8 +30,29 @@ extern "C" void leakwatch_intercept_set_agent_thread(int agent) __attribute__((w
 extern "C" void leakwatch_intercept_configure(const leakwatch::Config* config)
     __attribute__((weak));
 
+// The gRPC introspection service lives in libleakwatch_grpc (agent/rpc), which
+// libleakwatch does not depend on: Start() looks it up when asked to serve.
+using StartIntrospectionFn = void (*)(const leakwatch::Config*, absl::Status*);
+using StopIntrospectionFn = void (*)();
+
 namespace leakwatch {
 namespace {
+
+struct Introspection {
+  StartIntrospectionFn start = nullptr;
+  StopIntrospectionFn stop = nullptr;
+};
+
+// The service's entry points, if libleakwatch_grpc is loaded.
+Introspection FindIntrospection() {
+  Introspection i;
+  i.start = reinterpret_cast<StartIntrospectionFn>(
+      dlsym(RTLD_DEFAULT, "leakwatch_rpc_start_introspection"));
+  i.stop = reinterpret_cast<StopIntrospectionFn>(
+      dlsym(RTLD_DEFAULT, "leakwatch_rpc_stop_introspection"));
+  if (i.start == nullptr || i.stop == nullptr) return {};
+  return i;
+}
 
 // Marks the calling thread, and the threads it creates meanwhile, as agent threads.
 class AgentThreads {
@@ -66,6 +89,7 @@ struct Agent {
 
   std::thread sampler;
   std::unique_ptr<exporter::HttpServer> server;
+  StopIntrospectionFn stop_introspection = nullptr;  // set while it serves
   exporter::VerdictBoard verdicts;
 
   core::ReadOptions Options() {
@@ -129,11 +153,30 @@ absl::Status Start(const Config& config) {
       if (!server.ok()) return server.status();
       a.server = std::move(*server);
     }
+    if (config.introspection.enabled) {
+      const Introspection introspection = FindIntrospection();
+      if (introspection.start == nullptr) {
+        a.server.reset();
+        return absl::FailedPreconditionError(
+            "introspection.enabled is true, but the gRPC introspection service is not linked "
+            "into this process: link leakwatch::grpc (libleakwatch_grpc), or set "
+            "introspection.enabled: false");
+      }
+      absl::Status status;
+      introspection.start(&config, &status);
+      if (!status.ok()) {
+        a.server.reset();
+        return status;
+      }
+      a.stop_introspection = introspection.stop;
+    }
     a.sampler = std::thread([&a] {
       core::MarkAgentThread();  // never adopted by hooks loaded later
       a.SamplerLoop();
     });
   } catch (const std::exception& e) {
+    if (a.stop_introspection != nullptr) a.stop_introspection();
+    a.stop_introspection = nullptr;
     a.server.reset();
     return absl::InternalError(absl::StrCat("leakwatch failed to start: ", e.what()));
   }
@@ -145,6 +188,8 @@ void Stop() {
   Agent& a = TheAgent();
   std::lock_guard<std::mutex> lifecycle(a.lifecycle_mu);
   if (!a.running.load()) return;
+  if (a.stop_introspection != nullptr) a.stop_introspection();
+  a.stop_introspection = nullptr;
   a.server.reset();
   {
     std::lock_guard<std::mutex> lock(a.mu);

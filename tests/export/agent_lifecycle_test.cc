@@ -102,6 +102,20 @@ TEST(AgentLifecycle, InvalidConfigIsRejectedWithTheKeyNamed) {
   EXPECT_FALSE(IsRunning());
 }
 
+// This test binary does not link libleakwatch_grpc.
+TEST(AgentLifecycle, IntrospectionWithoutTheGrpcLibraryIsAnErrorNamingIt) {
+  Config c = LoopbackConfig();
+  c.introspection.enabled = true;
+  c.introspection.listen = "127.0.0.1:0";
+  absl::Status s = Start(c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("leakwatch::grpc"), std::string::npos) << s;
+  EXPECT_FALSE(IsRunning());
+  EXPECT_EQ(ExporterPort(), 0);
+  ASSERT_TRUE(Start(LoopbackConfig()).ok());  // and nothing was left behind
+  Stop();
+}
+
 TEST(AgentLifecycle, SecondStartFailsAndStopIsIdempotent) {
   ASSERT_TRUE(Start(LoopbackConfig()).ok());
   EXPECT_EQ(Start(LoopbackConfig()).code(), absl::StatusCode::kFailedPrecondition);

@@ -35,11 +35,13 @@ class Collectable;
 
 namespace leakwatch {
 
-// Validates `config`, starts the sampler and, if enabled, the HTTP exporter.
-// Returns OK, InvalidArgumentError for a bad config, FailedPreconditionError if
-// already running, or UnavailableError if the listen address cannot be bound
-// (port in use, bad address, TLS files unreadable). On error nothing is left
-// running and the host process is unaffected.
+// Validates `config`, starts the sampler and, if enabled, the HTTP exporter and
+// the gRPC introspection service (which needs libleakwatch_grpc linked in, see
+// leakwatch/grpc.h). Returns OK, InvalidArgumentError for a bad config,
+// FailedPreconditionError if already running or if introspection is enabled
+// without libleakwatch_grpc, or UnavailableError if a listen address cannot be
+// bound (port in use, bad address, TLS files unreadable). On error nothing is
+// left running and the host process is unaffected.
 absl::Status Start(const Config& config = {});
 
 // Stops the exporter and the sampler; waits for them to finish. Task recording

@@ -112,6 +112,9 @@ void UnregisterCoroutine(CoroutineRecord* record) noexcept;
 // Marks the coroutine suspended at `where`; called before the awaiter's
 // await_suspend hands the coroutine to anyone else.
 void BeginAwait(CoroutineRecord* record, const std::source_location& where) noexcept;
+// The same for a wait that is not a co_await: blocked with `op` at the site
+// named `label` (leakwatch::grpc's in-flight RPCs, sited at their method).
+void BeginWaitAt(CoroutineRecord* record, std::string_view label, Op op) noexcept;
 // The awaiter did not suspend after all: clears the state, records nothing.
 void CancelAwait(CoroutineRecord* record) noexcept;
 // Resumed: clears the state and records the wait into the site's histogram.

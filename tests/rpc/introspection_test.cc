@@ -1,0 +1,228 @@
+// The leakwatch.v1.Introspection service, served by leakwatch::Start() on a
+// loopback port and read by a real gRPC client.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/test_util.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "leakwatch.grpc.pb.h"
+#include "leakwatch/agent.h"
+#include "leakwatch/grpc.h"
+#include "leakwatch/sync.h"
+
+namespace leakwatch {
+namespace {
+
+Config IntrospectionConfig(const std::string& listen = "127.0.0.1:0") {
+  Config config;
+  config.exporter.enabled = false;
+  config.introspection.enabled = true;
+  config.introspection.listen = listen;
+  config.sampler.interval = absl::Milliseconds(100);
+  return config;
+}
+
+std::unique_ptr<v1::Introspection::Stub> Connect(int port) {
+  return v1::Introspection::NewStub(::grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                                          ::grpc::InsecureChannelCredentials()));
+}
+
+std::unique_ptr<::grpc::ClientContext> WithDeadline(int seconds = 10) {
+  auto context = std::make_unique<::grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return context;
+}
+
+// A thread blocked on a leakwatch::Mutex at kHeldLine until the test ends.
+class Blocked {
+ public:
+  Blocked() {
+    mu_.Lock();
+    thread_ = std::thread([this] {
+      TaskScope task("introspected");
+      mu_.Lock();  // kHeldLine
+      mu_.Unlock();
+    });
+  }
+  ~Blocked() {
+    mu_.Unlock();
+    thread_.join();
+  }
+
+ private:
+  Mutex mu_;
+  std::thread thread_;
+};
+constexpr int kHeldLine = 48;
+const std::string kHeldSite = "tests/rpc/introspection_test.cc:" + std::to_string(kHeldLine);
+
+class Introspection : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const absl::Status started = Start(IntrospectionConfig());
+    ASSERT_TRUE(started.ok()) << started;
+    port_ = grpc::IntrospectionPort();
+    ASSERT_NE(port_, 0);
+    stub_ = Connect(port_);
+  }
+  void TearDown() override {
+    Stop();
+    EXPECT_EQ(grpc::IntrospectionPort(), 0);
+  }
+
+  int port_ = 0;
+  std::unique_ptr<v1::Introspection::Stub> stub_;
+};
+
+const v1::Site* FindSite(const v1::Snapshot& s, const std::string& site, const std::string& op) {
+  for (const v1::Site& x : s.sites()) {
+    if (x.site() == site && x.op() == op) return &x;
+  }
+  return nullptr;
+}
+
+TEST_F(Introspection, GetSnapshotShowsKindsSitesAndTasks) {
+  Blocked blocked;
+  testutil::WaitForSnapshot(
+      [](const Snapshot& s) { return testutil::BlockedAt(s, kHeldSite, Op::kMutex) == 1; });
+  v1::GetSnapshotRequest request;
+  request.set_max_tasks(100000);
+  request.set_include_stacks(true);
+  v1::Snapshot reply;
+  ASSERT_TRUE(stub_->GetSnapshot(WithDeadline().get(), request, &reply).ok());
+  EXPECT_GT(reply.taken_at_unix_nanos(), 0);
+  EXPECT_GT(reply.process_start_time_seconds(), 0);
+  EXPECT_GT(reply.pid(), 0);
+  EXPECT_FALSE(reply.version().empty());
+  const v1::Site* site = FindSite(reply, kHeldSite, "mutex");
+  ASSERT_NE(site, nullptr);
+  EXPECT_EQ(site->blocked(), 1);
+  bool kind_listed = false;
+  for (const v1::Kind& k : reply.kinds())
+    kind_listed |= k.kind() == "introspected" && k.live() == 1;
+  EXPECT_TRUE(kind_listed);
+  EXPECT_EQ(reply.tasks_total(), reply.tasks_size());
+  bool task_listed = false;
+  for (const v1::Task& t : reply.tasks()) {
+    if (t.kind() != "introspected") continue;
+    task_listed = true;
+    EXPECT_TRUE(t.blocked());
+    EXPECT_EQ(t.site(), kHeldSite);
+    EXPECT_EQ(t.op(), "mutex");
+    EXPECT_GT(t.tid(), 0);
+  }
+  EXPECT_TRUE(task_listed);
+}
+
+TEST_F(Introspection, TasksAreListedOnlyAsFarAsAsked) {
+  Blocked blocked;
+  v1::GetSnapshotRequest request;  // max_tasks 0
+  v1::Snapshot reply;
+  ASSERT_TRUE(stub_->GetSnapshot(WithDeadline().get(), request, &reply).ok());
+  EXPECT_EQ(reply.tasks_size(), 0);
+  EXPECT_GE(reply.tasks_total(), 2);  // this thread and the blocked one
+  request.set_max_tasks(1);
+  ASSERT_TRUE(stub_->GetSnapshot(WithDeadline().get(), request, &reply).ok());
+  ASSERT_EQ(reply.tasks_size(), 1);
+  EXPECT_EQ(reply.tasks(0).stack_size(), 0);  // stacks only when asked
+}
+
+TEST_F(Introspection, DumpTasksIsTheTextDump) {
+  Blocked blocked;
+  testutil::WaitForSnapshot(
+      [](const Snapshot& s) { return testutil::BlockedAt(s, kHeldSite, Op::kMutex) == 1; });
+  v1::DumpTasksRequest request;
+  v1::DumpTasksResponse reply;
+  for (int debug : {1, 2}) {
+    request.set_debug(debug);
+    ASSERT_TRUE(stub_->DumpTasks(WithDeadline().get(), request, &reply).ok());
+    EXPECT_NE(reply.text().find(kHeldSite), std::string::npos) << reply.text();
+  }
+  request.set_debug(7);
+  const ::grpc::Status bad = stub_->DumpTasks(WithDeadline().get(), request, &reply);
+  EXPECT_EQ(bad.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(bad.error_message().find("debug must be 1 or 2"), std::string::npos);
+}
+
+TEST_F(Introspection, WatchStreamsUntilTheClientCancels) {
+  v1::WatchSnapshotsRequest request;
+  request.set_interval_ms(1);  // raised to the 100 ms minimum
+  auto context = WithDeadline();
+  auto reader = stub_->WatchSnapshots(context.get(), request);
+  v1::Snapshot s;
+  int64_t last = 0;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(reader->Read(&s));
+    EXPECT_GT(s.taken_at_unix_nanos(), last);
+    if (i > 0) {
+      EXPECT_GE(s.taken_at_unix_nanos() - last, 90'000'000);
+    }
+    last = s.taken_at_unix_nanos();
+  }
+  context->TryCancel();
+  while (reader->Read(&s)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), ::grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(Introspection, WatchersBeyondTheLimitAreRefusedAndStopEndsTheRest) {
+  std::vector<std::unique_ptr<::grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<::grpc::ClientReader<v1::Snapshot>>> readers;
+  v1::WatchSnapshotsRequest request;
+  request.set_interval_ms(100);
+  v1::Snapshot s;
+  bool refused = false;
+  for (int i = 0; i < 8 && !refused; ++i) {
+    contexts.push_back(WithDeadline(30));
+    readers.push_back(stub_->WatchSnapshots(contexts.back().get(), request));
+    if (!readers.back()->Read(&s)) {
+      const ::grpc::Status status = readers.back()->Finish();
+      EXPECT_EQ(status.error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED)
+          << status.error_message();
+      refused = true;
+      readers.pop_back();
+    }
+  }
+  EXPECT_TRUE(refused);
+  // A single call still gets through while the watchers hold their threads.
+  v1::Snapshot one;
+  EXPECT_TRUE(stub_->GetSnapshot(WithDeadline().get(), v1::GetSnapshotRequest(), &one).ok());
+  // Stop ends every watch (well before their 30 s deadlines).
+  const auto before = std::chrono::steady_clock::now();
+  Stop();
+  for (auto& reader : readers) {
+    while (reader->Read(&s)) {
+    }
+    reader->Finish();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(10));
+}
+
+TEST(IntrospectionStart, ABusyPortIsAnErrorAndLeavesNothingRunning) {
+  // Hold the port with a second server of our own.
+  ::grpc::ServerBuilder builder;
+  int held = 0;
+  builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &held);
+  v1::Introspection::Service unimplemented;
+  builder.RegisterService(&unimplemented);
+  std::unique_ptr<::grpc::Server> holder = builder.BuildAndStart();
+  ASSERT_NE(holder, nullptr);
+  const absl::Status s = Start(IntrospectionConfig("127.0.0.1:" + std::to_string(held)));
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(s.message().find("introspection.listen"), std::string::npos) << s;
+  EXPECT_FALSE(IsRunning());
+  EXPECT_EQ(grpc::IntrospectionPort(), 0);
+  holder->Shutdown();
+  // And the agent starts again afterwards.
+  ASSERT_TRUE(Start(IntrospectionConfig()).ok());
+  EXPECT_NE(grpc::IntrospectionPort(), 0);
+  Stop();
+}
+
+}  // namespace
+}  // namespace leakwatch
