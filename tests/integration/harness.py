@@ -86,6 +86,7 @@ class Demo:
         self.dir = tempfile.mkdtemp(prefix="leakwatch-demo-")
         ready = os.path.join(self.dir, "ready")
         args = [DEMO, "--listen", "127.0.0.1:0", "--metrics_listen", "127.0.0.1:0",
+                "--introspection_listen", "127.0.0.1:0",
                 "--config", os.path.join(SOURCE_DIR, config), "--ready_file", ready,
                 "--load", str(load), *extra]
         self.log = open(os.path.join(self.dir, "demo.log"), "w+")
@@ -95,7 +96,7 @@ class Demo:
             self.log.seek(0)
             raise AssertionError(f"leakwatch-demo exited with {self.proc.returncode}: {self.log.read()}")
         with open(ready) as f:
-            self.port, self.metrics_port = (int(x) for x in f.read().split())
+            self.port, self.metrics_port, self.introspection_port = (int(x) for x in f.read().split())
         self.url = f"http://127.0.0.1:{self.port}"
         self.metrics_url = f"http://127.0.0.1:{self.metrics_port}"
 

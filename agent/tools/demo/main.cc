@@ -18,14 +18,20 @@
 #include "httplib.h"
 #include "leakwatch/leakwatch.h"
 #include "load_generator.h"
+#ifdef LEAKWATCH_DEMO_GRPC
+#include "leakwatch/grpc.h"
+#endif
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "host:port of the demo's HTTP service (port 0: any)");
 ABSL_FLAG(std::string, config, "", "leakwatch YAML config (default: built-in defaults)");
 ABSL_FLAG(std::string, metrics_listen, "", "overrides exporter.listen of the config");
+ABSL_FLAG(std::string, introspection_listen, "",
+          "overrides introspection.listen of the config (leakwatch-console's target)");
 ABSL_FLAG(double, load, 0, "requests per second from the built-in load generator (0: none)");
 ABSL_FLAG(double, leak_ratio, 0.15, "share of generated requests that hit a leaky handler");
-ABSL_FLAG(std::string, ready_file, "", "once serving, write \"<http port> <metrics port>\" here");
+ABSL_FLAG(std::string, ready_file, "",
+          "once serving, write \"<http port> <metrics port> <introspection port>\" here");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("leakwatch-demo [--listen H:P] [--config F] [--load RATE]");
@@ -50,6 +56,15 @@ int main(int argc, char** argv) {
   if (const std::string m = absl::GetFlag(FLAGS_metrics_listen); !m.empty()) {
     config.exporter.listen = m;
   }
+  if (const std::string m = absl::GetFlag(FLAGS_introspection_listen); !m.empty()) {
+    config.introspection.listen = m;
+  }
+#ifndef LEAKWATCH_DEMO_GRPC
+  if (config.introspection.enabled) {
+    std::cerr << "leakwatch-demo: built without gRPC; introspection.enabled ignored\n";
+    config.introspection.enabled = false;
+  }
+#endif
   if (absl::Status s = leakwatch::Start(config); !s.ok()) {
     std::cerr << "leakwatch-demo: leakwatch did not start: " << s.message() << "\n";
     return 1;
@@ -86,9 +101,18 @@ int main(int argc, char** argv) {
   if (config.exporter.enabled) {
     std::printf("leakwatch-demo: metrics port %d\n", leakwatch::ExporterPort());
   }
+  int introspection_port = 0;
+#ifdef LEAKWATCH_DEMO_GRPC
+  introspection_port = leakwatch::grpc::IntrospectionPort();
+  if (introspection_port != 0) {
+    std::printf("leakwatch-demo: introspection port %d  (leakwatch-console --target %s:%d)\n",
+                introspection_port, host.c_str(), introspection_port);
+  }
+#endif
   std::fflush(stdout);
   if (const std::string ready = absl::GetFlag(FLAGS_ready_file); !ready.empty()) {
-    std::ofstream(ready + ".tmp") << port << " " << leakwatch::ExporterPort() << "\n";
+    std::ofstream(ready + ".tmp") << port << " " << leakwatch::ExporterPort() << " "
+                                  << introspection_port << "\n";
     std::rename((ready + ".tmp").c_str(), ready.c_str());
   }
 

@@ -10,6 +10,7 @@ demo_port=${DEMO_PORT:-8080}
 metrics_port=${METRICS_PORT:-9464}
 prom_port=${PROMETHEUS_PORT:-9090}
 am_port=${ALERTMANAGER_PORT:-9093}
+introspection_port=${INTROSPECTION_PORT:-9465}
 rate=${DEMO_LOAD:-20}
 work=$(mktemp -d /tmp/leakwatch-demo.XXXXXX)
 pids=()
@@ -28,8 +29,8 @@ trap cleanup EXIT
 trap stop INT TERM
 
 "$build/agent/tools/demo/leakwatch-demo" --listen "127.0.0.1:$demo_port" \
-  --metrics_listen "127.0.0.1:$metrics_port" --config config/demo.yaml --load "$rate" \
-  >"$work/demo.log" 2>&1 &
+  --metrics_listen "127.0.0.1:$metrics_port" --introspection_listen "127.0.0.1:$introspection_port" \
+  --config config/demo.yaml --load "$rate" >"$work/demo.log" 2>&1 &
 pids+=($!)
 
 # The shipped rules hold alerts for 15m and more; the demo caps every `for:` at
@@ -69,6 +70,7 @@ leakwatch demo is running (load: $rate requests/s, about 15% of them leak):
   Prometheus       http://127.0.0.1:$prom_port/graph?g0.expr=topk(5,leakwatch_stuck_tasks)
   alerts           http://127.0.0.1:$prom_port/alerts
   Alertmanager     http://127.0.0.1:$am_port/
+  live console     $build/agent/tools/console/leakwatch-console --target 127.0.0.1:$introspection_port
 Dashboards: import dashboards/*.json into Grafana with a Prometheus datasource at
 http://127.0.0.1:$prom_port (see README). Logs: $work. Ctrl-C stops everything.
 MSG
