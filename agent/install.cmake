@@ -57,6 +57,17 @@ if(TARGET leakwatch_testing)
   install(EXPORT leakwatchTestingTargets NAMESPACE leakwatch::
     DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/leakwatch)
 endif()
+# leakwatch::grpc (leakwatch/grpc.h): in an export set of its own, so that the
+# package needs gRPC only to offer it; the proto for clients of the
+# introspection API beside it.
+if(TARGET leakwatch_grpc)
+  install(TARGETS leakwatch_grpc EXPORT leakwatchGrpcTargets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(EXPORT leakwatchGrpcTargets NAMESPACE leakwatch::
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/leakwatch)
+  install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/rpc/leakwatch.proto
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/leakwatch)
+endif()
 install(EXPORT leakwatchTargets NAMESPACE leakwatch::
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/leakwatch)
 

@@ -84,7 +84,7 @@ elseif(MODE STREQUAL "consumer")
     execute_process(
       COMMAND ${CMAKE_EXE} -S ${SOURCE_DIR}/consumer -B ${build} -DCMAKE_PREFIX_PATH=${prefix}
               -DCMAKE_CXX_COMPILER=${CXX} -DCONSUMER_STATIC=${static}
-              -DEXPECT_TESTING=${EXPECT_TESTING}
+              -DEXPECT_TESTING=${EXPECT_TESTING} -DEXPECT_GRPC=${EXPECT_GRPC}
       RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
     if(NOT result EQUAL 0)
       fail("configuring the ${kind} consumer failed:\n${out}")
@@ -108,6 +108,14 @@ elseif(MODE STREQUAL "consumer")
           fail("the consumer's leak-checked test exited with ${result}:\n${out}")
         endif()
         message(STATUS "leakwatch::testing_main from the package: the test passes its leak check")
+      endif()
+      if(EXPECT_GRPC)
+        execute_process(COMMAND ${build}/consumer_grpc RESULT_VARIABLE result
+                        OUTPUT_VARIABLE out ERROR_VARIABLE out)
+        if(NOT result EQUAL 0)
+          fail("the consumer linking leakwatch::grpc exited with ${result}:\n${out}")
+        endif()
+        message(STATUS "leakwatch::grpc from the package: ${out}")
       endif()
     else()
       expect_refused("CMake consumer with -static" "${out}" "${result}")
