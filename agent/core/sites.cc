@@ -2,11 +2,13 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/fork_locks.h"
+#include "core/site_cache.h"
 
 namespace leakwatch::core {
 namespace {
@@ -65,6 +67,9 @@ uint32_t InternLabelLocked(SiteTable& t, std::string label, Op op) {
   return id;
 }
 
+using LabelCache = SiteCache<4096>;
+constinit LabelCache g_label_cache;
+
 }  // namespace
 
 void LockSitesForFork() noexcept { Table().mu.lock(); }
@@ -113,13 +118,26 @@ uint32_t SiteOfLocation(const char* file, uint32_t line, Op op) noexcept {
 }
 
 uint32_t SiteOfLabel(std::string_view label, Op op) noexcept {
+  // Labels seen before are found without the table's lock: a lock-free cache
+  // from the label's hash to its site, checked against the site's own label
+  // (a hash collision only falls back to the slow path). leakwatch::grpc sites
+  // every RPC this way.
+  const uint64_t key =
+      (std::hash<std::string_view>{}(label)*31 + static_cast<uint64_t>(op) + 1) | 1;
+  if (const uint32_t cached = g_label_cache.Find(key); cached != LabelCache::kMiss) {
+    const SiteInfo* info = GetSite(cached);
+    if (info != nullptr && info->op == op && info->label == label) return cached;
+  }
   SiteTable& t = Table();
+  uint32_t id;
   try {
     std::lock_guard<std::mutex> lock(t.mu);
-    return InternLabelLocked(t, std::string(label), op);
+    id = InternLabelLocked(t, std::string(label), op);
   } catch (...) {
     return OtherSite(op);
   }
+  if (id >= kFirstRealSite) g_label_cache.Insert(key, id);
+  return id;
 }
 
 const SiteInfo* GetSite(uint32_t id) noexcept {

@@ -95,7 +95,8 @@ TEST(ConfigFilesTest, DemoYamlParsesIntoFastWindows) {
   expected.detector.z_threshold = 2.33;
   expected.detector.min_growth = 3;
   expected.detector.min_growth_ratio = 0.05;
-  expected.introspection.enabled = false;
+  expected.introspection.enabled = true;
+  expected.introspection.listen = "127.0.0.1:9465";
   ExpectSameConfig(*config, expected);
 }
 
