@@ -18,7 +18,8 @@ DEBS := build-essential cmake pkg-config git ca-certificates python3 python3-yam
         libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
         libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev \
         prometheus prometheus-alertmanager curl procps \
-        xz-utils zstd pigz coreutils lld
+        xz-utils zstd pigz coreutils lld \
+        golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev python3-jsonschema
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
