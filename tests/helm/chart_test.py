@@ -56,7 +56,7 @@ class RenderError(Exception):
     pass
 
 
-def render(values=None, api_versions=(CRDS,), sets=(), name="lw", notes=False, validate=True):
+def render(values=None, api_versions=(CRDS,), sets=(), name="lw", notes=False, validate=True, chart=None):
     """Renders the chart with VALUES (a dict) merged over values.yaml.
 
     Returns the list of rendered objects (or NOTES.txt's text); raises
@@ -75,7 +75,7 @@ def render(values=None, api_versions=(CRDS,), sets=(), name="lw", notes=False, v
             args += ["--set", s]
         if notes:
             args.append("--notes")
-        args.append(chart_dir())
+        args.append(chart or chart_dir())
         if validate:
             validate_values(values or {})
         result = subprocess.run(args, capture_output=True, text=True, timeout=60)
@@ -216,6 +216,9 @@ class ChartValues(unittest.TestCase):
              "serviceMonitor/selector/matchExpressions/0/operator: 'Equals' is not one of"),
             ({"leakwatchConfig": {"config": {"exporterr": {}}}}, "leakwatchConfig/config: 'exporterr' is not one of"),
             ({"dashboards": {"label": ""}}, "dashboards/label: '' is too short"),
+            ({"prometheusRule": {"threadLimit": "4k"}}, "prometheusRule/threadLimit: '4k' is not of type 'integer'"),
+            ({"prometheusRule": {"stuckTasksThreshold": 0}}, "prometheusRule/stuckTasksThreshold: 0 is less than the minimum of 1"),
+            ({"prometheusRule": {"stuckTasksIgnoredSites": ["a`b"]}}, "prometheusRule/stuckTasksIgnoredSites/0: 'a`b' does not match"),
         ]
         for overrides, expected in cases:
             with self.subTest(overrides=overrides):
@@ -391,6 +394,83 @@ class ChartRules(unittest.TestCase):
             with open(rules, "w", encoding="utf-8") as f:
                 yaml.safe_dump({"groups": groups}, f)
             self.promtool("check", "rules", rules)
+
+    def test_tunables_reach_the_rules_and_promtool_accepts_them(self):
+        values = copy.deepcopy(EVERYTHING)
+        values["prometheusRule"].update({
+            "threadLimit": 32768,
+            "stuckTasksThreshold": 50,
+            "stuckTasksIgnoredSites": ["src/poll.cc:42", "Poller::Wait()+0x1c"],
+            "taskCountGrowthThreshold": 100,
+        })
+        groups = self.rule_groups(values)
+        records = {r["record"]: r for g in groups for r in g["rules"] if "record" in r}
+        self.assertEqual(records["instance:leakwatch_os_threads_limit:constant"]["expr"],
+                         "0 * leakwatch_os_threads + 32768")
+        alerts = alerts_of(groups)
+        self.assertEqual(alerts["LeakwatchTasksStuck"]["expr"],
+                         r"leakwatch_stuck_tasks{site!~`src/poll\.cc:42|Poller::Wait\(\)\+0x1c`} >= 50")
+        growing = alerts["LeakwatchTaskCountGrowing"]["expr"]
+        self.assertEqual(growing.count("> 100\n"), 2)
+        self.assertNotIn("> 20\n", growing)
+        with tempfile.TemporaryDirectory() as tmp:
+            rules = os.path.join(tmp, "rules.yaml")
+            with open(rules, "w", encoding="utf-8") as f:
+                yaml.safe_dump({"groups": groups}, f)
+            self.promtool("check", "rules", rules)
+            # The ignored sites are matched exactly, as labels, by Prometheus.
+            test = os.path.join(tmp, "stuck_test.yaml")
+            with open(test, "w", encoding="utf-8") as f:
+                yaml.safe_dump({
+                    "rule_files": [rules],
+                    "evaluation_interval": "1m",
+                    "tests": [{
+                        "interval": "1m",
+                        "input_series": [
+                            {"series": 'leakwatch_stuck_tasks{job="j",instance="i",site="src/poll.cc:42",op="chan_recv"}',
+                             "values": "60x30"},
+                            {"series": 'leakwatch_stuck_tasks{job="j",instance="i",site="Poller::Wait()+0x1c",op="futex"}',
+                             "values": "60x30"},
+                            {"series": 'leakwatch_stuck_tasks{job="j",instance="i",site="src/poll.cc:420",op="mutex"}',
+                             "values": "60x30"},
+                        ],
+                        "alert_rule_test": [{
+                            "eval_time": "20m",
+                            "alertname": "LeakwatchTasksStuck",
+                            "exp_alerts": [{
+                                "exp_labels": {"job": "j", "instance": "i", "site": "src/poll.cc:420",
+                                               "op": "mutex", "severity": "warning"},
+                                "exp_annotations": {k: v for k, v in alerts["LeakwatchTasksStuck"]["annotations"].items()
+                                                    if "{{" not in v},
+                            }],
+                        }],
+                    }],
+                }, f)
+            # exp_annotations must list every annotation; expand the templated one.
+            with open(test, encoding="utf-8") as f:
+                spec = yaml.safe_load(f)
+            spec["tests"][0]["alert_rule_test"][0]["exp_alerts"][0]["exp_annotations"]["description"] = (
+                "60 tasks on i of job j have been blocked at src/poll.cc:420 (op mutex) for longer than "
+                "tasks.stuck_after.")
+            with open(test, "w", encoding="utf-8") as f:
+                yaml.safe_dump(spec, f)
+            self.promtool("test", "rules", test)
+
+    def test_a_rule_file_the_tuning_does_not_recognise_fails_the_render(self):
+        # The tunables edit the shipped expressions; if alerts/ changes them,
+        # rendering must fail rather than ship an untuned rule.
+        with tempfile.TemporaryDirectory() as tmp:
+            chart = os.path.join(tmp, "leakwatch")
+            shutil.copytree(chart_dir(), chart, symlinks=False)
+            path = os.path.join(chart, "files", "leakwatch-rules.yaml")
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            self.assertIn("0 * leakwatch_os_threads + 4096", text)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text.replace("0 * leakwatch_os_threads + 4096", "0 * leakwatch_os_threads + 8192"))
+            with self.assertRaises(RenderError) as e:
+                render(EVERYTHING, chart=chart)
+            self.assertIn("prometheusRule.threadLimit: the chart no longer recognises", str(e.exception))
 
     def test_disabling_an_alert_that_does_not_exist_names_the_alerts(self):
         values = copy.deepcopy(EVERYTHING)
