@@ -113,7 +113,7 @@ std::unique_ptr<ParkedTasks>& Pool() {
   return *pool;
 }
 
-// Setup: the pool for (range(0) sites, range(1) tasks), reusing the current one.
+// Setup: the pool for (range(0) sites, range(1) tasks).
 void EnsurePool(const benchmark::State& state) {
   const int sites = static_cast<int>(state.range(0));
   const int threads = static_cast<int>(state.range(1));
@@ -122,8 +122,9 @@ void EnsurePool(const benchmark::State& state) {
   Pool() = std::make_unique<ParkedTasks>(sites, threads);
 }
 
-// Teardown of the last benchmark here: no parked threads during other files'
-// benchmarks.
+// Teardown of every benchmark here: no parked threads outlive the benchmark
+// that parked them, whichever benchmarks a --benchmark_filter selects (a pool
+// left behind made later snapshot benchmarks list and name 10,000 threads).
 void ReleasePool(const benchmark::State&) { Pool().reset(); }
 
 bool PoolReady(benchmark::State& state) {
@@ -176,36 +177,43 @@ void BM_SerializeText(benchmark::State& state) {
   state.counters["bytes"] = static_cast<double>(bytes);
 }
 
-// Fixed iteration counts: each registration is one run, so its pool is built once.
+// Fixed iteration counts: each registration is one run, so its pool is built once
+// (and released after it).
 BENCHMARK(BM_Collect)
     ->Args({10, 100})
     ->Iterations(2000)
     ->Setup(EnsurePool)
+    ->Teardown(ReleasePool)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Collect)
     ->Args({100, 1000})
     ->Iterations(500)
     ->Setup(EnsurePool)
+    ->Teardown(ReleasePool)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Collect)
     ->Args({1000, 1000})
     ->Iterations(500)
     ->Setup(EnsurePool)
+    ->Teardown(ReleasePool)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Collect)
     ->Args({1000, 10000})
     ->Iterations(100)
     ->Setup(EnsurePool)
+    ->Teardown(ReleasePool)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_CollectWithTasks)
     ->Args({1000, 10000})
     ->Iterations(20)
     ->Setup(EnsurePool)
+    ->Teardown(ReleasePool)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SnapshotToFamilies)
     ->Args({1000, 10000})
     ->Iterations(50)
     ->Setup(EnsurePool)
+    ->Teardown(ReleasePool)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SerializeText)
     ->Args({1000, 10000})
