@@ -559,6 +559,30 @@ class ChartFiles(unittest.TestCase):
         linked = set(os.listdir(os.path.join(chart_dir(), "dashboards")))
         self.assertEqual(linked, shipped, "every dashboard in dashboards/ is linked into the chart")
 
+    def test_every_value_is_documented_in_the_chart_readme(self):
+        with open(os.path.join(chart_dir(), "values.yaml"), encoding="utf-8") as f:
+            values = yaml.safe_load(f)
+        with open(os.path.join(chart_dir(), "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+
+        def keys(d, prefix=""):
+            for k, v in d.items():
+                if isinstance(v, dict) and v and prefix + k != "leakwatchConfig.config":
+                    yield from keys(v, prefix + k + ".")
+                else:
+                    yield prefix + k
+
+        documented = set(re.findall(r"^\| `([A-Za-z.*]+)` \|", readme, re.M))
+        for key in keys(values):
+            if key.startswith("podMonitor."):
+                continue  # documented as podMonitor.* (as serviceMonitor)
+            self.assertIn(key, documented, f"{key} is not in helm/leakwatch/README.md's values table")
+        self.assertIn("podMonitor.*", documented)
+        schema = load_json(os.path.join(chart_dir(), "values.schema.json"))
+        for part in ("serviceMonitor", "prometheusRule", "dashboards", "leakwatchConfig"):
+            for key in schema["properties"][part]["properties"]:
+                self.assertIn(f"{part}.{key}", documented, "schema key missing from the README")
+
     def test_golden_output(self):
         values_file = os.path.join(here(), "golden", "values.yaml")
         golden_file = os.path.join(here(), "golden", "rendered.yaml")
