@@ -15,6 +15,12 @@ namespace {
 
 constexpr uint32_t kSlots = 32768;  // power of two; > 3 × kMaxSitesHard
 constexpr uint32_t kMaxFilledSlots = kSlots * 3 / 4;
+// Labels turned away at the cap that are remembered, so that each is counted
+// in SitesDropped() once. Beyond this many, a turned-away label is counted on
+// every lookup instead: labels can come from outside (a generic gRPC service
+// sites each method name a client sends), and remembering them all would let
+// a client grow the table without bound.
+constexpr uint32_t kMaxRememberedDrops = 4096;
 
 struct LocationSlot {
   std::atomic<const char*> file{nullptr};  // published last
@@ -31,6 +37,7 @@ struct SiteTable {
 
   std::mutex mu;  // guards the members below and every insert
   uint32_t filled_slots = 0;
+  uint32_t remembered_drops = 0;  // entries of by_label that map to an "other" site
   absl::flat_hash_map<std::pair<std::string, uint8_t>, uint32_t> by_label;
 
   SiteTable() {
@@ -58,7 +65,10 @@ uint32_t InternLabelLocked(SiteTable& t, std::string label, Op op) {
   uint32_t id = t.id_limit.load(std::memory_order_relaxed);
   if (id - kFirstRealSite >= t.max_sites.load(std::memory_order_relaxed)) {
     t.dropped.fetch_add(1, std::memory_order_relaxed);
-    t.by_label.emplace(std::move(key), OtherSite(op));  // count the drop once
+    if (t.remembered_drops < kMaxRememberedDrops) {
+      t.by_label.emplace(std::move(key), OtherSite(op));  // count the drop once
+      ++t.remembered_drops;
+    }
     return OtherSite(op);
   }
   t.infos[id].store(new SiteInfo{key.first, op}, std::memory_order_release);

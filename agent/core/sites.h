@@ -3,7 +3,8 @@
 // Explicit sites come from std::source_location (`path:line`), interposed ones
 // from a symbolized frame (`function+0x1c`). A site is the pair (label, op). The
 // table is capped (sites.max_sites); past the cap a wait is counted under the
-// site "other" of its op, and SitesDropped() rises once per site turned away.
+// site "other" of its op, and SitesDropped() rises once per site turned away
+// (for the first 4096 turned away; after those, once per lookup).
 //
 // Lookups by source location are lock-free (an open-addressed table keyed by the
 // location's file pointer, line and op); inserts take a mutex. Several
