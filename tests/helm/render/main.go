@@ -9,9 +9,9 @@
 //   - objects: .Values, .Release (Name, Namespace, Service, IsInstall,
 //     IsUpgrade, Revision), .Chart (Chart.yaml's fields, capitalized as
 //     helm's: Name, Version, AppVersion, ...), .Capabilities (APIVersions.Has,
-//     KubeVersion), .Template (Name, BasePath), .Files (Get, GetBytes, Glob,
-//     Lines, AsConfig, AsSecrets) over the chart's files, with .helmignore
-//     ignored as helm would not see it.
+//     KubeVersion), .Template (Name, BasePath), .Files (Get, GetBytes, Glob
+//     without "**", Lines, AsConfig, AsSecrets) over the chart's files, less
+//     what .helmignore excludes.
 //   - functions: sprig's text functions without env/expandenv (helm removes
 //     them), and helm's toYaml, fromYaml, fromYamlArray, toJson, fromJson,
 //     fromJsonArray, include, tpl, required, lookup (always
@@ -33,6 +33,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -273,26 +274,16 @@ func (f files) Lines(name string) []string {
 	return strings.Split(string(f[name]), "\n")
 }
 
+// Glob matches with path.Match, where "*" stays within a directory as in
+// helm's glob; helm's "**" (any depth) is not supported and matches nothing.
 func (f files) Glob(pattern string) files {
 	out := files{}
 	for name, data := range f {
 		if ok, _ := path.Match(pattern, name); ok {
 			out[name] = data
-		} else if strings.Contains(pattern, "**") {
-			// helm's Glob uses gobwas/glob, where ** crosses directories.
-			prefix := strings.SplitN(pattern, "**", 2)[0]
-			suffix := strings.SplitN(pattern, "**", 2)[1]
-			if strings.HasPrefix(name, prefix) && (suffix == "" || matchSuffix(strings.TrimPrefix(suffix, "/"), name)) {
-				out[name] = data
-			}
 		}
 	}
 	return out
-}
-
-func matchSuffix(pattern, name string) bool {
-	ok, _ := path.Match(pattern, path.Base(name))
-	return ok
 }
 
 func (f files) sortedNames() []string {
@@ -316,13 +307,9 @@ func (f files) AsConfig() string {
 func (f files) AsSecrets() string {
 	m := map[string]string{}
 	for _, n := range f.sortedNames() {
-		m[path.Base(n)] = base64(f[n])
+		m[path.Base(n)] = base64.StdEncoding.EncodeToString(f[n])
 	}
 	return toYAML(m)
-}
-
-func base64(b []byte) string {
-	return sprig.TxtFuncMap()["b64enc"].(func(string) string)(string(b))
 }
 
 func loadFiles(chartDir string) (files, map[string]string, error) {
