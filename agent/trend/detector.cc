@@ -115,7 +115,13 @@ absl::Status ValidateParams(const Params& p) {
   if (p.guard_window > absl::ZeroDuration() && p.min_history > p.guard_window) {
     return absl::InvalidArgumentError("min_history must not exceed guard_window");
   }
-  if (!(p.guard_margin >= 0)) return absl::InvalidArgumentError("guard_margin must be >= 0");
+  if (!(p.guard_margin >= 0 && p.fast_guard_margin >= 0 && p.mid_guard_margin >= 0)) {
+    return absl::InvalidArgumentError(
+        "guard_margin, fast_guard_margin and mid_guard_margin must be >= 0");
+  }
+  if (!(p.fast_guard_drawdown >= 0 && p.mid_guard_drawdown >= 0)) {
+    return absl::InvalidArgumentError("fast_guard_drawdown and mid_guard_drawdown must be >= 0");
+  }
   if (p.spans < 1 || p.spans > 3) return absl::InvalidArgumentError("spans must be 1, 2 or 3");
   if (p.min_span_floors < 3) return absl::InvalidArgumentError("min_span_floors must be >= 3");
   if (p.min_post_floors < 3) return absl::InvalidArgumentError("min_post_floors must be >= 3");
@@ -150,8 +156,9 @@ absl::Status ValidateParams(const Params& p) {
   if (!(p.half_share >= 0 && p.jump_share > 0)) {
     return absl::InvalidArgumentError("half_share must be >= 0, jump_share positive");
   }
-  if (p.floor_parts < 0 || p.floor_parts > 64) {
-    return absl::InvalidArgumentError("floor_parts must be between 0 and 64");
+  if (p.floor_parts < 0 || p.floor_parts > 64 || p.fast_floor_parts < 0 ||
+      p.fast_floor_parts > 64) {
+    return absl::InvalidArgumentError("floor_parts and fast_floor_parts must be between 0 and 64");
   }
   if (!(p.regime_noise_k >= 0 && p.regime_min >= 0)) {
     return absl::InvalidArgumentError("regime_noise_k and regime_min must be >= 0");
@@ -244,8 +251,11 @@ absl::Status SetParam(Params& p, const std::string& assignment) {
   if (name == "post_growth_share") return number(p.post_growth_share);
   if (name == "fast_confirm") return integer(p.fast_confirm);
   if (name == "fast_guard_margin") return number(p.fast_guard_margin);
+  if (name == "mid_guard_margin") return number(p.mid_guard_margin);
   if (name == "fast_guard_drawdown") return number(p.fast_guard_drawdown);
+  if (name == "mid_guard_drawdown") return number(p.mid_guard_drawdown);
   if (name == "floor_parts") return integer(p.floor_parts);
+  if (name == "fast_floor_parts") return integer(p.fast_floor_parts);
   if (name == "regime_noise_k") return number(p.regime_noise_k);
   if (name == "regime_min") return number(p.regime_min);
   if (name == "regime_floors") return integer(p.regime_floors);
@@ -280,9 +290,11 @@ std::string FormatParams(const Params& p) {
       "\n", "mid_z=", p.mid_z, "\n", "mid_ratio=", p.mid_ratio, "\n", "jump_share=", p.jump_share,
       "\n", "half_share=", p.half_share, "\n", "post_growth_share=", p.post_growth_share, "\n",
       "fast_confirm=", p.fast_confirm, "\n", "fast_guard_margin=", p.fast_guard_margin, "\n",
-      "fast_guard_drawdown=", p.fast_guard_drawdown, "\n", "floor_parts=", p.floor_parts, "\n",
-      "regime_noise_k=", p.regime_noise_k, "\n", "regime_min=", p.regime_min, "\n",
-      "regime_floors=", p.regime_floors, "\n", "regime_abrupt_shift=", p.regime_abrupt_shift, "\n",
+      "mid_guard_margin=", p.mid_guard_margin, "\n", "fast_guard_drawdown=", p.fast_guard_drawdown,
+      "\n", "mid_guard_drawdown=", p.mid_guard_drawdown, "\n", "floor_parts=", p.floor_parts, "\n",
+      "fast_floor_parts=", p.fast_floor_parts, "\n", "regime_noise_k=", p.regime_noise_k, "\n",
+      "regime_min=", p.regime_min, "\n", "regime_floors=", p.regime_floors, "\n",
+      "regime_abrupt_shift=", p.regime_abrupt_shift, "\n",
       "regime_abrupt_floors=", p.regime_abrupt_floors, "\n",
       "regime_abrupt_noise_k=", p.regime_abrupt_noise_k, "\n", "regime_guard_k=", p.regime_guard_k,
       "\n", "regime_min_history=", absl::FormatDuration(p.regime_min_history), "\n");
@@ -298,11 +310,12 @@ SeriesDetector::SeriesDetector(const Params& params)
       tracker_(floor_seconds_, params.floor_parts),
       fine_seconds_(Seconds(params.fast_floor_window)),
       fast_span_seconds_(Seconds(params.fast_span)),
-      fine_tracker_(fine_seconds_ > 0 ? fine_seconds_ : floor_seconds_, params.floor_parts) {
+      fine_tracker_(fine_seconds_ > 0 ? fine_seconds_ : floor_seconds_, params.fast_floor_parts) {
   const size_t capacity = static_cast<size_t>(std::ceil(window_seconds_ / floor_seconds_)) + 1;
   times_.reserve(capacity);
   values_.reserve(capacity);
   bins_.reserve(kGuardBins + 2);
+  fine_bins_.reserve(kGuardBins + 2);
   if (fast_span_seconds_ > 0) {
     const size_t fine = static_cast<size_t>(std::ceil(fast_span_seconds_ / fine_seconds_)) + 1;
     fine_times_.reserve(fine);
@@ -325,6 +338,7 @@ void SeriesDetector::Reset() {
   fine_tracker_.Reset();
   fine_times_.clear();
   fine_values_.clear();
+  fine_bins_.clear();
   verdict_ = Verdict();
 }
 
@@ -368,26 +382,29 @@ void SeriesDetector::AddFloor(const Floor& floor) {
   // Floors that leave the trend window live on as guard-bin maxima.
   size_t evicted = 0;
   while (evicted < times_.size() && times_[evicted] <= floor.start - window_seconds_) {
-    if (guard_seconds_ > 0) {
-      const int64_t index = static_cast<int64_t>(std::floor(times_[evicted] / bin_seconds_));
-      if (!bins_.empty() && bins_.back().index == index) {
-        bins_.back().max = std::max(bins_.back().max, values_[evicted]);
-      } else {
-        bins_.push_back(Bin{index, values_[evicted]});
-      }
-    }
+    AddToBins(bins_, times_[evicted], values_[evicted], floor.start);
     ++evicted;
   }
   if (evicted > 0) {
     times_.erase(times_.begin(), times_.begin() + evicted);
     values_.erase(values_.begin(), values_.begin() + evicted);
   }
+}
+
+void SeriesDetector::AddToBins(std::vector<Bin>& bins, double t, double value, double now) const {
+  if (guard_seconds_ <= 0) return;
+  const int64_t index = static_cast<int64_t>(std::floor(t / bin_seconds_));
+  if (!bins.empty() && bins.back().index == index) {
+    bins.back().max = std::max(bins.back().max, value);
+  } else {
+    bins.push_back(Bin{index, value});
+  }
   size_t stale = 0;
-  while (stale < bins_.size() && static_cast<double>(bins_[stale].index + 1) * bin_seconds_ <=
-                                     floor.start - guard_seconds_) {
+  while (stale < bins.size() &&
+         static_cast<double>(bins[stale].index + 1) * bin_seconds_ <= now - guard_seconds_) {
     ++stale;
   }
-  if (stale > 0) bins_.erase(bins_.begin(), bins_.begin() + stale);
+  if (stale > 0) bins.erase(bins.begin(), bins.begin() + stale);
 }
 
 bool SeriesDetector::IsNewHigh(size_t first, double margin, double drawdown_share) const {
@@ -426,7 +443,7 @@ double SeriesDetector::Deviation(double before) const {
 }
 
 bool SeriesDetector::IsNewHighAt(double span_start, double level, double margin,
-                                 double drawdown_share) const {
+                                 double drawdown_share, bool fine) const {
   if (guard_seconds_ <= 0) return true;
   if (values_.empty()) return false;
   const double newest = times_.back();
@@ -440,11 +457,12 @@ bool SeriesDetector::IsNewHighAt(double span_start, double level, double margin,
   }
   thread_local std::vector<double> history;
   history.clear();
-  for (const Bin& bin : bins_) {
+  for (const Bin& bin : fine ? fine_bins_ : bins_) {
     const double bin_start = static_cast<double>(bin.index) * bin_seconds_;
     if (early ? bin_start >= from : bin_start + bin_seconds_ > from) history.push_back(bin.max);
   }
-  for (size_t i = 0; i < times_.size() && times_[i] < span_start; ++i) {
+  // (The fine floors before the fast span are all in fine_bins_.)
+  for (size_t i = 0; !fine && i < times_.size() && times_[i] < span_start; ++i) {
     if (early ? times_[i] >= from : times_[i] > from) history.push_back(values_[i]);
   }
   if (history.empty()) return !early;
@@ -497,7 +515,7 @@ bool SeriesDetector::StillRising(absl::Span<const double> x) const {
 }
 
 bool SeriesDetector::ShortScaleEvidence(absl::Span<const double> t, absl::Span<const double> x,
-                                        double floor_seconds, double z_min, double ratio,
+                                        double floor_seconds, double z_min, double ratio, bool fine,
                                         Verdict& verdict) const {
   if (x.size() < 6 || values_.size() < static_cast<size_t>(params_.min_floors)) return false;
   const MannKendall mk = MannKendallTest(x);
@@ -551,14 +569,16 @@ bool SeriesDetector::ShortScaleEvidence(absl::Span<const double> t, absl::Span<c
     if (jump > params_.jump_share * growth) return false;
     if (params_.jump_bar_share > 0 && jump > params_.jump_bar_share * bar) return false;
   }
-  // The level now is the minimum over the latest floor_window, as the guard's
-  // history is made of floor_window minima (finer floors sit higher).
-  double level = x.back();
+  // The level now is the mean of the floors of the latest floor_window.
+  double sum = 0;
+  int count = 0;
   for (size_t i = x.size(); i-- > 0 && t[i] > t.back() + floor_seconds - floor_seconds_ - 1;) {
-    level = std::min(level, x[i]);
+    sum += x[i];
+    ++count;
   }
-  if (!IsNewHighAt(t.front(), level, params_.fast_guard_margin * bar,
-                   params_.fast_guard_drawdown)) {
+  const double margin = fine ? params_.fast_guard_margin : params_.mid_guard_margin;
+  const double drawdown = fine ? params_.fast_guard_drawdown : params_.mid_guard_drawdown;
+  if (!IsNewHighAt(t.front(), sum / count, margin * bar, drawdown, fine)) {
     return false;
   }
   verdict = Verdict{true, growth / duration * 3600, mk.z};
@@ -568,9 +588,11 @@ bool SeriesDetector::ShortScaleEvidence(absl::Span<const double> t, absl::Span<c
 void SeriesDetector::AddFineFloor(const Floor& floor) {
   fine_times_.push_back(floor.start);
   fine_values_.push_back(floor.value);
+  // Fine floors that leave the fast span are the fast scale's guard history.
   size_t evicted = 0;
   while (evicted < fine_times_.size() &&
          fine_times_[evicted] <= floor.start - fast_span_seconds_ + fine_seconds_ / 2) {
+    AddToBins(fine_bins_, fine_times_[evicted], fine_values_[evicted], floor.start);
     ++evicted;
   }
   if (evicted > 0) {
@@ -585,7 +607,7 @@ void SeriesDetector::AddFineFloor(const Floor& floor) {
              : now - regime_start_ >= Seconds(params_.regime_history)) &&
       fine_times_.front() <= floor.start - fast_span_seconds_ + 1.5 * fine_seconds_ &&
       ShortScaleEvidence(fine_times_, fine_values_, fine_seconds_, params_.fast_z,
-                         params_.fast_ratio, fast)) {
+                         params_.fast_ratio, /*fine=*/true, fast)) {
     if (++fast_run_ >= params_.fast_confirm) {
       last_growth_ = now;
       if (!verdict_.suspected) verdict_ = fast;
@@ -711,7 +733,7 @@ void SeriesDetector::Judge(double now) {
       (!early || times_[n - mid_floors] >= regime_start_) &&
       ShortScaleEvidence(absl::MakeConstSpan(times_).subspan(n - mid_floors),
                          absl::MakeConstSpan(values_).subspan(n - mid_floors), floor_seconds_,
-                         params_.mid_z, params_.mid_ratio, mid);
+                         params_.mid_z, params_.mid_ratio, /*fine=*/false, mid);
   mid_run_ = mid_evidence ? mid_run_ + 1 : 0;
   if (mid_evidence && mid_run_ >= params_.mid_confirm) {
     last_growth_ = now;

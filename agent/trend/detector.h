@@ -33,19 +33,20 @@
 //     heights. Nothing is judged before `min_history` (a day, so that a daily
 //     peak has been seen) of floors precedes the span.
 //  5. Short scales (multi-scale). A fast leak should not wait for a window of
-//     coarse floors: the latest `fast_span` (135 m) of finer floors (the minima
-//     of `fast_floor_window`, 7.5 m, judged as each completes) and the latest
-//     `mid_floors` (16, 4 h) floors are judged on their own, with their own z
-//     and growth bars (the bar also at least noise_k x the floors' own jitter),
-//     the same new-high guard (the level taken as a floor_window minimum, like
-//     the guard's history), and a shape test: the rise must be spread over the
-//     scale (no third below the one before, the recent half keeps the rate)
-//     and no single jump_window (30 m) may carry most of it; nor may the scale
-//     show a step under way (the regime rule of 6 on its own floors: the fine
-//     floors show a deploy's rise before the coarse ones do). Two consecutive
-//     fine floors, or three floors of the mid scale, of such evidence suspect
-//     at once (with two, hours of upward wander on flat series alarmed on
-//     about 1 in 2,000 healthy series).
+//     coarse floors: the latest `fast_span` (135 m) of fine floors (the means
+//     of each `fast_floor_window`, 7.5 m, judged as each completes) and the
+//     latest `mid_floors` (16, 4 h) floors are judged on their own, with their
+//     own z and growth bars (the bar also at least noise_k x the floors' own
+//     jitter), the new-high guard (the level the mean of the scale's floors in
+//     the latest floor_window; the fast scale's history made of fine floors,
+//     so that means are compared with means), and a shape test: the rise must
+//     be spread over the scale (no third below the one before, the recent half
+//     keeps the rate) and no single jump_window (30 m) may carry most of it;
+//     nor may the scale show a step under way (the regime rule of 6 on its own
+//     floors: the fine floors show a deploy's rise before the coarse ones do).
+//     One fine floor, or three consecutive floors of the mid scale, of such
+//     evidence suspect at once (with two of the mid scale, hours of upward
+//     wander on flat series alarmed on about 1 in 2,000 healthy series).
 //  6. New regime. A rise of max(regime_shift (20 %) x the level, 4 x the
 //     floors' jitter, 3 tasks) between floors an hour apart is a step (a deploy,
 //     a resized pool), not a leak; so is, in a series that did not swing
@@ -72,9 +73,9 @@
 //     the window showed no growth.
 //
 // Memory per series is bounded: the floors of one trend window, the fine floors
-// of one fast_span, and one maximum per guard bin (at most kGuardBins + 1), about
-// 2 KB with the defaults. A judgment costs O(n^2) in the floors of the window
-// (24 by default) or of the fast span (18 fine floors); the other ticks fold a
+// of one fast_span, and one maximum of floors and one of fine floors per guard
+// bin (at most kGuardBins + 1 each), about 3 KB with the defaults. A judgment costs O(n^2) in the
+// floors of the window (24 by default) or of the fast span (18 fine floors); the other ticks fold a
 // sample into the open floors in O(1). Nothing here does I/O, locks, or starts
 // threads; a SeriesDetector is a plain value, not thread-safe.
 
@@ -170,7 +171,7 @@ struct Params {
   // growth bar across the scale of max(min_growth, ratio x the median floor of
   // the trend window): a fast leak clears a short scale long before its rise
   // fills a trend window.
-  //  * fast: the latest `fast_span` of finer floors, the minima of each
+  //  * fast: the latest `fast_span` of fine floors, one per
   //    `fast_floor_window` (judged whenever one completes, so a fast rise is
   //    not delayed by the coarse floors' lag). Zero fast_span disables it.
   //  * mid: the latest `mid_floors` floors (0 disables).
@@ -185,8 +186,17 @@ struct Params {
   // A short scale's growth bar is at least noise_k x the noise of its floors
   // (from the median step between neighbours). 0 disables.
   double noise_k = 4;
-  // Consecutive fine floors of fast evidence needed before a suspicion.
-  int fast_confirm = 2;
+  // A fine floor is the lowest mean of this many slices of its window (as
+  // floor_parts for the coarse floors); 1, the default, is the window's mean.
+  // The fast scale's new-high guard compares fine floors only with fine floors
+  // of the past, so the floors' protection against bursts and drains stays
+  // with the longer scales and the guard: with minima of three slices, a leak
+  // on 200 tasks needed 2.2 h at 10 %/h against 1.5 h on 1,000, the Poisson
+  // noise of short slices setting both the level's lag and the jitter bar.
+  int fast_floor_parts = 1;
+  // Consecutive fine floors of fast evidence needed before a suspicion. The
+  // level is already the mean of the fine floors of the latest floor_window.
+  int fast_confirm = 1;
   int mid_floors = 16;
   double mid_z = 2.0;
   double mid_ratio = 0.04;
@@ -206,12 +216,20 @@ struct Params {
   // rise that much within a jump_window is left to the longer scales, which see
   // whether a plateau follows. 0 disables.
   double jump_bar_share = 3;
-  // The new-high guard of the short scales: the level (the lower of the latest
-  // two floors of the scale) must exceed the guard's reference by
+  // The new-high guard of the short scales: the level (the mean of the scale's
+  // floors in the latest floor_window) must exceed the guard's reference by
   // max(fast_guard_margin x the scale's growth bar, fast_guard_drawdown x the
-  // history's largest drawdown).
-  double fast_guard_margin = 0.75;
-  double fast_guard_drawdown = 0.25;
+  // history's largest drawdown) on the fast scale, mid_guard_margin and
+  // mid_guard_drawdown on the mid scale. The fast scale's reference is the
+  // highest fine floor of the guard's history (kept as one maximum per guard
+  // bin), the mid scale's the highest floor. Fine floors are means, which rise
+  // with every queue that a periodic drain empties, so the fast scale wants
+  // half of the history's swing: with a quarter, a sawtooth whose peak was
+  // lifted by the wander alarmed on 2 of 4,000 sawtooth series.
+  double fast_guard_margin = 1.0;
+  double mid_guard_margin = 0.75;
+  double fast_guard_drawdown = 0.5;
+  double mid_guard_drawdown = 0.25;
   // Floors (and fine floors) are the lowest of the means of this many equal
   // slices of their window (trend/floors.h); 0 = the lowest sample.
   int floor_parts = 3;
@@ -306,7 +324,9 @@ class SeriesDetector {
   bool IsNewHigh(size_t first, double margin, double drawdown_share) const;
   // The same test for a span that starts at `span_start` and stands at `level`
   // now: the history is every guard bin and every floor before span_start.
-  bool IsNewHighAt(double span_start, double level, double margin, double drawdown_share) const;
+  // With `fine`, the history is the fine floors that left the fast span.
+  bool IsNewHighAt(double span_start, double level, double margin, double drawdown_share,
+                   bool fine = false) const;
   // True while a new regime is judged early (see Params::regime_guard_k).
   bool Early(double now) const { return carried_ >= 0 && now < early_until_; }
   // The relative deviation of the floors so far (see Params::regime_guard_k),
@@ -318,9 +338,13 @@ class SeriesDetector {
   // True when the last third of `x` rises with z >= recent_z.
   bool StillRising(absl::Span<const double> x) const;
   // Short-scale evidence over the floors `x` starting at times `t`, each
-  // `floor_seconds` long (see Params::fast_span).
+  // `floor_seconds` long (see Params::fast_span); `fine` for the fast scale.
   bool ShortScaleEvidence(absl::Span<const double> t, absl::Span<const double> x,
-                          double floor_seconds, double z_min, double ratio, Verdict& verdict) const;
+                          double floor_seconds, double z_min, double ratio, bool fine,
+                          Verdict& verdict) const;
+  // Folds a value at time `t` into the maximum of its guard bin and drops the
+  // bins that ended before `now` - guard_window.
+  void AddToBins(std::vector<Bin>& bins, double t, double value, double now) const;
   void AddFineFloor(const Floor& floor);
 
   Params params_;
@@ -353,6 +377,7 @@ class SeriesDetector {
   FloorTracker fine_tracker_;
   std::vector<double> fine_times_;  // fine floors within fast_span, oldest first
   std::vector<double> fine_values_;
+  std::vector<Bin> fine_bins_;  // max of fine floors that left the fast span
   Verdict verdict_;
 };
 

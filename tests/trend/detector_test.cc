@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "leakwatch/config.h"
@@ -295,6 +297,48 @@ TEST(SeriesDetectorTest, HoursOfUpwardWanderOnAFlatSeriesIsNotALeak) {
   EXPECT_EQ(alarms(two), 3);
 }
 
+// Hours from the leak's start to the first suspicion (-1 when never).
+double LatencyOn(const Params& p, const std::string& family, int index, uint64_t seed) {
+  absl::StatusOr<trendtest::Scenario> s = trendtest::GenerateScenario(family, index, seed, 5);
+  EXPECT_TRUE(s.ok() && s->leak_start.has_value());
+  if (!s.ok() || !s->leak_start) return -1;
+  SeriesDetector d(p);
+  for (const trendtest::Sample& row : s->samples) {
+    if (d.Add(static_cast<double>(row.t), static_cast<double>(row.value),
+              static_cast<double>(row.process_start))
+            .suspected &&
+        row.t >= *s->leak_start) {
+      return static_cast<double>(row.t - *s->leak_start) / kHour;
+    }
+  }
+  return -1;
+}
+
+TEST(SeriesDetectorTest, FineMeansFindAFastLeakOnAFewHundredTasksSooner) {
+  // The 20 series of the suite's 10 %/h family (seeds 2 and 3) that start
+  // below 260 tasks, where Poisson noise is largest: the fast scale judges the
+  // means of its fine windows; the minima of three slices of them, as the
+  // coarse floors use, lagged and jittered enough to cost about 0.3 h here.
+  const std::initializer_list<SuiteSeries> series = {
+      {10, 2}, {28, 2}, {36, 2}, {37, 2}, {47, 2}, {56, 2}, {78, 2}, {81, 2}, {83, 2}, {8, 3},
+      {17, 3}, {20, 3}, {30, 3}, {48, 3}, {59, 3}, {63, 3}, {69, 3}, {70, 3}, {71, 3}, {73, 3}};
+  auto median_latency = [&](const Params& p) {
+    std::vector<double> hours;
+    for (const SuiteSeries& s : series) {
+      const double h = LatencyOn(p, "leak_10pct", s.index, s.seed);
+      EXPECT_GE(h, 0) << "seed " << s.seed << " series " << s.index << " not found";
+      hours.push_back(h);
+    }
+    std::sort(hours.begin(), hours.end());
+    return (hours[9] + hours[10]) / 2;
+  };
+  Params minima = ProductionPreset();
+  minima.fast_floor_parts = 3;
+  const double means = median_latency(ProductionPreset()), mins = median_latency(minima);
+  EXPECT_LT(means, 2.2);
+  EXPECT_LT(means + 0.2, mins) << "means " << means << " h, minima " << mins << " h";
+}
+
 TEST(SeriesDetectorTest, StepThenPlateauIsNotALeak) {
   SeriesDetector d(ProductionPreset());
   FedSeries run = Feed(d, 72 * kHour, 60, [](double t) {
@@ -413,9 +457,10 @@ TEST(ParamsTest, SetParamParsesDurationsAndNumbersAndNamesBadInput) {
 TEST(ParamsTest, EverySettableParameterIsPrintedAndValidated) {
   // What --set accepts, --print-params shows.
   Params p = ProductionPreset();
-  for (const char* name :
-       {"floor_parts", "regime_noise_k", "regime_min", "regime_floors", "regime_abrupt_shift",
-        "regime_abrupt_floors", "regime_abrupt_noise_k", "regime_guard_k"}) {
+  for (const char* name : {"floor_parts", "fast_floor_parts", "fast_guard_margin",
+                           "mid_guard_margin", "fast_guard_drawdown", "mid_guard_drawdown",
+                           "regime_noise_k", "regime_min", "regime_floors", "regime_abrupt_shift",
+                           "regime_abrupt_floors", "regime_abrupt_noise_k", "regime_guard_k"}) {
     ASSERT_TRUE(SetParam(p, absl::StrCat(name, "=2")).ok()) << name;
     EXPECT_NE(FormatParams(p).find(absl::StrCat("\n", name, "=2\n")), std::string::npos) << name;
   }
@@ -431,6 +476,12 @@ TEST(ParamsTest, EverySettableParameterIsPrintedAndValidated) {
   p.floor_parts = -1;
   EXPECT_NE(ValidateParams(p).message().find("floor_parts"), absl::string_view::npos);
   p.floor_parts = 3;
+  p.fast_floor_parts = 65;
+  EXPECT_NE(ValidateParams(p).message().find("fast_floor_parts"), absl::string_view::npos);
+  p.fast_floor_parts = 1;
+  p.mid_guard_margin = -1;
+  EXPECT_NE(ValidateParams(p).message().find("mid_guard_margin"), absl::string_view::npos);
+  p.mid_guard_margin = 0.75;
   ASSERT_TRUE(SetParam(p, "regime_min_history=90m").ok());
   EXPECT_NE(FormatParams(p).find("\nregime_min_history=1h30m\n"), std::string::npos);
   p.regime_guard_k = -1;

@@ -84,8 +84,8 @@ Table* EvalGoalsTest::table_ = nullptr;
 // once; each expectation names the goal it checks.
 TEST_F(EvalGoalsTest, ScenarioSuiteMeetsTheDetectionGoals) {
   // No false alarm on healthy families (issue goal: zero). Seed 1's 100-series
-  // benchmark raises none; over the 3,200 healthy series of the fresh seeds
-  // 10-13, three raise one episode each (see the README).
+  // benchmark raises none; fresh seeds raise about one episode per 10,000
+  // healthy series (see the README).
   for (const std::string family :
        {"flat", "daily", "bursts", "sawtooth", "step", "restarts", "idle_pool", "longpoll"}) {
     EXPECT_EQ(Leakwatch(family).fa_episodes, 0) << "false alarms on healthy family " << family;
@@ -97,15 +97,16 @@ TEST_F(EvalGoalsTest, ScenarioSuiteMeetsTheDetectionGoals) {
     }
   }
   // 2 %/h: recall >= 0.97. Issue goal for the median latency: <= 4 h, not reached
-  // (5.8 h), and out of reach on this noise: trend_oracle_bound, which knows the
+  // (6.1 h here), and out of reach on this noise: trend_oracle_bound, which knows the
   // noise model, needs 4.4 h at zero false alarms. The bound pins against
   // regressions.
   EXPECT_GE(Leakwatch("leak_2pct").recall, 0.97) << "2 %/h leaks missed";
   EXPECT_LE(Leakwatch("leak_2pct").median_latency_h, 7) << "2 %/h leaks found late";
-  // 10 %/h: recall 1.0. Issue goal: median <= 1.5 h, not reached (1.65 h; the
-  // oracle's is 1.15 h).
+  // 10 %/h: recall 1.0. Issue goal: median <= 1.5 h: 1.43 h on these 40
+  // series, 1.50 h on seed 1's 100, 1.6 h on fresh seeds (the oracle's is
+  // 1.15 h).
   EXPECT_EQ(Leakwatch("leak_10pct").recall, 1.0) << "10 %/h leaks missed";
-  EXPECT_LE(Leakwatch("leak_10pct").median_latency_h, 2) << "10 %/h leaks found late";
+  EXPECT_LE(Leakwatch("leak_10pct").median_latency_h, 1.7) << "10 %/h leaks found late";
   // Far fewer false alarms than the predict_linear-style baseline on the same series.
   int leakwatch = 0, ols = 0;
   for (const auto& [family, row] : (*table_)["leakwatch"]) leakwatch += row.fa_episodes;
