@@ -62,6 +62,8 @@ Params FastPreset() {
   p.min_growth_ratio = 0.05;
   p.min_history = absl::ZeroDuration();
   p.regime_shift = 0;
+  p.floor_parts = 3;
+  p.fast_floor_parts = 3;
   p.confirm_time = p.trend_window / 12;
   ScaleShortWindows(p);
   return p;
@@ -79,9 +81,13 @@ Params ParamsFromConfig(const Config::Detector& config) {
   // against a full day of history. Minute-scale (demo) windows are not.
   // Nor is a minute-scale window's steep rise taken for a deploy step: a demo
   // leak grows by its whole level every few floors.
+  // And without a day of history to have seen a burst before, a minute-scale
+  // window keeps floors that hide bursts: the lowest of three slice means.
   if (config.trend_window < absl::Hours(1)) {
     p.min_history = absl::ZeroDuration();
     p.regime_shift = 0;
+    p.floor_parts = 3;
+    p.fast_floor_parts = 3;
   }
   p.confirm_time = config.trend_window / 12;
   ScaleShortWindows(p);
