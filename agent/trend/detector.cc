@@ -53,20 +53,15 @@ void ScaleShortWindows(Params& p) {
 Params ProductionPreset() { return Params(); }
 
 Params FastPreset() {
-  Params p;
-  p.floor_window = absl::Seconds(10);
-  p.trend_window = absl::Minutes(3);
-  p.min_floors = 6;
-  p.z_threshold = 2.33;
-  p.min_growth = 3;
-  p.min_growth_ratio = 0.05;
-  p.min_history = absl::ZeroDuration();
-  p.regime_shift = 0;
-  p.floor_parts = 3;
-  p.fast_floor_parts = 3;
-  p.confirm_time = p.trend_window / 12;
-  ScaleShortWindows(p);
-  return p;
+  // The demo's detector keys (config/demo.yaml): minute-scale windows.
+  Config::Detector demo;
+  demo.floor_window = absl::Seconds(10);
+  demo.trend_window = absl::Minutes(3);
+  demo.min_floors = 6;
+  demo.z_threshold = 2.33;
+  demo.min_growth = 3;
+  demo.min_growth_ratio = 0.05;
+  return ParamsFromConfig(demo);
 }
 
 Params ParamsFromConfig(const Config::Detector& config) {

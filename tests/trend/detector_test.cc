@@ -325,7 +325,7 @@ TEST(SeriesDetectorTest, FineMeansFindAFastLeakOnAFewHundredTasksSooner) {
   // The 20 series of the suite's 10 %/h family (seeds 2 and 3) that start
   // below 260 tasks, where Poisson noise is largest: the fast scale judges the
   // means of its fine windows; the minima of three slices of them, as the
-  // coarse floors use, lagged and jittered enough to cost about 0.3 h here.
+  // coarse floors use, lagged and jittered enough to cost about 0.25 h here.
   const std::initializer_list<SuiteSeries> series = {
       {10, 2}, {28, 2}, {36, 2}, {37, 2}, {47, 2}, {56, 2}, {78, 2}, {81, 2}, {83, 2}, {8, 3},
       {17, 3}, {20, 3}, {30, 3}, {48, 3}, {59, 3}, {63, 3}, {69, 3}, {70, 3}, {71, 3}, {73, 3}};
@@ -478,28 +478,22 @@ TEST(ParamsTest, EverySettableParameterIsPrintedAndValidated) {
     ASSERT_TRUE(SetParam(p, absl::StrCat(name, "=2")).ok()) << name;
     EXPECT_NE(FormatParams(p).find(absl::StrCat("\n", name, "=2\n")), std::string::npos) << name;
   }
-  p.regime_floors = 0;
-  EXPECT_NE(ValidateParams(p).message().find("regime_floors"), absl::string_view::npos);
-  p.regime_floors = 4;
-  p.regime_abrupt_floors = 0;
-  EXPECT_NE(ValidateParams(p).message().find("regime_abrupt_floors"), absl::string_view::npos);
-  p.regime_abrupt_floors = 2;
-  p.regime_abrupt_shift = -0.1;
-  EXPECT_NE(ValidateParams(p).message().find("regime_abrupt_shift"), absl::string_view::npos);
-  p.regime_abrupt_shift = 0.12;
-  p.floor_parts = -1;
-  EXPECT_NE(ValidateParams(p).message().find("floor_parts"), absl::string_view::npos);
-  p.floor_parts = 3;
-  p.fast_floor_parts = 65;
-  EXPECT_NE(ValidateParams(p).message().find("fast_floor_parts"), absl::string_view::npos);
-  p.fast_floor_parts = 1;
-  p.mid_guard_margin = -1;
-  EXPECT_NE(ValidateParams(p).message().find("mid_guard_margin"), absl::string_view::npos);
-  p.mid_guard_margin = 0.75;
+  // Each out-of-range value is rejected with a message naming its field.
+  auto rejected = [](const std::string& assignment) {
+    Params bad = ProductionPreset();
+    EXPECT_TRUE(SetParam(bad, assignment).ok()) << assignment;
+    const std::string name = assignment.substr(0, assignment.find('='));
+    EXPECT_NE(ValidateParams(bad).message().find(name), absl::string_view::npos) << assignment;
+  };
+  ASSERT_TRUE(ValidateParams(ProductionPreset()).ok());
+  for (const char* assignment :
+       {"regime_floors=0", "regime_abrupt_floors=0", "regime_abrupt_shift=-0.1", "floor_parts=-1",
+        "fast_floor_parts=65", "mid_guard_margin=-1", "fast_guard_drawdown=-1",
+        "regime_guard_k=-1"}) {
+    rejected(assignment);
+  }
   ASSERT_TRUE(SetParam(p, "regime_min_history=90m").ok());
   EXPECT_NE(FormatParams(p).find("\nregime_min_history=1h30m\n"), std::string::npos);
-  p.regime_guard_k = -1;
-  EXPECT_NE(ValidateParams(p).message().find("regime_guard_k"), absl::string_view::npos);
 }
 
 TEST(ParamsTest, TheStepRuleSpansAnHourForAnyFloorWindow) {
