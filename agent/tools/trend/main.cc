@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "config/detector_params.h"
 #include "eval.h"
 #include "leakwatch/config.h"
 #include "series_csv.h"
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
       return Fail(ExitCodeFor(config.status()),
                   absl::StrCat(config_path, ": ", config.status().message()));
     }
-    params = leakwatch::trend::ParamsFromConfig(config->detector);
+    params = leakwatch::config::ParamsFromConfig(config->detector);
   }
   for (const std::string& s : sets) {
     absl::Status status = leakwatch::trend::SetParam(params, s);
