@@ -310,14 +310,7 @@ Params FastPreset() {
   return ParamsForWindows(demo);
 }
 
-Params ParamsForWindows(const Params& keys) {
-  Params p;
-  p.floor_window = keys.floor_window;
-  p.trend_window = keys.trend_window;
-  p.min_floors = keys.min_floors;
-  p.z_threshold = keys.z_threshold;
-  p.min_growth = keys.min_growth;
-  p.min_growth_ratio = keys.min_growth_ratio;
+Params ParamsForWindows(Params p) {
   // Hour-scale windows watch services with daily cycles: a rise is judged only
   // against a full day of history. Minute-scale (demo) windows are not. Nor is
   // a minute-scale window's steep rise taken for a deploy step: a demo leak

@@ -208,15 +208,15 @@ Params ProductionPreset();
 // ParamsForWindows.
 Params FastPreset();
 
-// `keys` (its six configuration-key fields; the others are ignored) with the
-// derived fields chosen to match. A trend window of an hour or more is judged
-// against a daily cycle (guard 26 h, min_history 24 h), steps start a new
-// regime and floors are means; shorter windows (demos) are judged against
-// everything seen since the process started, with no history required, no
-// regime rule, and floors that are slice minima. The short scales, the step
-// rules' spans and the confirmation time keep the production proportions to
-// the windows.
-Params ParamsForWindows(const Params& keys);
+// `p` with the fields that depend on its windows (floor_window, trend_window)
+// chosen to match; the others are left as given. A trend window of an hour or
+// more is judged against a daily cycle (guard 26 h, min_history 24 h), steps
+// start a new regime and floors are means; shorter windows (demos) are judged
+// against everything seen since the process started, with no history
+// required, no regime rule, and floors that are slice minima. The short
+// scales, the step rules' spans and the confirmation time keep the production
+// proportions to the windows.
+Params ParamsForWindows(Params p);
 
 // The largest trend_window / floor_window supported: one trend window of
 // floors is kept per series.

@@ -41,13 +41,18 @@ absl::CommandLineFlag* FindToolFlag(const Usage& usage, absl::string_view name) 
   return flag;
 }
 
-// What a flag's value looks like, for the help text.
-const char* Placeholder(const absl::CommandLineFlag& flag) {
-  if (flag.IsOfType<bool>()) return "";
-  if (flag.IsOfType<int>() || flag.IsOfType<int64_t>()) return " N";
-  if (flag.IsOfType<double>()) return " NUMBER";
-  if (flag.IsOfType<absl::Duration>()) return " DURATION";
-  return " VALUE";
+// A flag's kind of value: how the help text shows it, and what an error says
+// it must be.
+struct ValueKind {
+  const char* placeholder;
+  const char* expected;
+};
+ValueKind KindOf(const absl::CommandLineFlag& flag) {
+  if (flag.IsOfType<bool>()) return {"", "true or false"};
+  if (flag.IsOfType<int>() || flag.IsOfType<int64_t>()) return {" N", "an integer"};
+  if (flag.IsOfType<double>()) return {" NUMBER", "a number"};
+  if (flag.IsOfType<absl::Duration>()) return {" DURATION", "a duration such as 500ms, 2s or 1m"};
+  return {" VALUE", "a valid value"};
 }
 
 // "  --name VALUE   help", the help wrapped at 80 columns under its column.
@@ -75,15 +80,6 @@ void AppendFlagHelp(std::string& text, const std::string& name, absl::string_vie
     used += word.size();
   }
   text += '\n';
-}
-
-// What a flag's value must be, for an error.
-const char* Expected(const absl::CommandLineFlag& flag) {
-  if (flag.IsOfType<bool>()) return "true or false";
-  if (flag.IsOfType<int>() || flag.IsOfType<int64_t>()) return "an integer";
-  if (flag.IsOfType<double>()) return "a number";
-  if (flag.IsOfType<absl::Duration>()) return "a duration such as 500ms, 2s or 1m";
-  return "a valid value";
 }
 
 absl::Status Bad(absl::string_view message) { return absl::InvalidArgumentError(message); }
@@ -120,7 +116,7 @@ absl::Status SetFlag(const Usage& usage, int argc, char** argv, int& i,
   }
   std::string error;
   if (!flag->ParseFrom(value, &error)) {
-    return Bad(absl::StrCat("--", shown, ": \"", value, "\" is not ", Expected(*flag)));
+    return Bad(absl::StrCat("--", shown, ": \"", value, "\" is not ", KindOf(*flag).expected));
   }
   return absl::OkStatus();
 }
@@ -158,7 +154,7 @@ std::string UsageText(const Usage& usage) {
   for (const absl::CommandLineFlag* flag : ToolFlags(usage)) {
     const std::string help_text = flag->Help();
     absl::string_view help = help_text;
-    std::string placeholder = Placeholder(*flag);
+    std::string placeholder = KindOf(*flag).placeholder;
     // "<FILE> ..." names the value.
     if (absl::StartsWith(help, "<") && help.find("> ") != absl::string_view::npos) {
       placeholder = absl::StrCat(" ", help.substr(1, help.find("> ") - 1));
