@@ -85,7 +85,7 @@ Verdict SeriesDetector::Add(double t, double value, double process_start) {
   if (process_start != 0 && std::isfinite(process_start)) {
     if (process_start_ != 0 && process_start != process_start_) {
       // The leaked tasks died with the process; how the series swung before
-      // still tells how much it will swing now (see Params::regime_guard_k).
+      // still tells how much it will swing now (see Regime::guard_k).
       // A process that lived less than min_history passes on what its
       // predecessor carried, so a service restarted more often than daily is
       // still judged.

@@ -48,7 +48,7 @@
 //  5. Short scales (multi-scale). A fast leak should not wait for a window of
 //     coarse floors: the latest `fast_span` (135 m) of fine floors (the means
 //     of each `fast_floor_window`, 7.5 m, judged as each completes) and the
-//     latest `mid_floors` (16, 4 h) floors are judged on their own, with their
+//     latest `mid_span` (4 h, 16 floors) of floors are judged on their own, with their
 //     own z and growth bars (the bar also at least noise_k x the floors' own
 //     jitter), the new-high guard (the level the mean of the scale's floors in
 //     the latest floor_window; the fast scale's history made of fine floors,
