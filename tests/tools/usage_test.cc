@@ -106,7 +106,7 @@ TEST(ToolUsageTest, LeakwatchConsole) {
 #ifdef LEAKWATCH_DEMO
 TEST(ToolUsageTest, LeakwatchDemo) {
   const std::string tool = LEAKWATCH_DEMO, name = "leakwatch-demo";
-  ExpectHelp(tool, "--metrics_listen VALUE");
+  ExpectHelp(tool, "--metrics_listen HOST:PORT");
   ExpectUsageError(tool, name, "--bogus", "unknown flag --bogus");
   ExpectUsageError(tool, name, "--load fast", "--load: \"fast\" is not a number");
   ExpectUsageError(tool, name, "--config", "--config needs a value");

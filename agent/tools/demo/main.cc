@@ -24,13 +24,13 @@
 #endif
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
-          "host:port of the demo's HTTP service (port 0: any)");
+          "<HOST:PORT> the demo's HTTP service (port 0: any)");
 ABSL_FLAG(std::string, config, "", "<FILE> leakwatch YAML config (default: built-in defaults)");
-ABSL_FLAG(std::string, metrics_listen, "", "overrides exporter.listen of the config");
+ABSL_FLAG(std::string, metrics_listen, "", "<HOST:PORT> overrides exporter.listen of the config");
 ABSL_FLAG(std::string, introspection_listen, "",
-          "overrides introspection.listen of the config (leakwatch-console's target)");
-ABSL_FLAG(double, load, 0, "requests per second from the built-in load generator (0: none)");
-ABSL_FLAG(double, leak_ratio, 0.15, "share of generated requests that hit a leaky handler");
+          "<HOST:PORT> overrides introspection.listen of the config (leakwatch-console's target)");
+ABSL_FLAG(double, load, 0, "<RATE> requests per second from the built-in load generator (0: none)");
+ABSL_FLAG(double, leak_ratio, 0.15, "<SHARE> share of generated requests that hit a leaky handler");
 ABSL_FLAG(std::string, ready_file, "",
           "<FILE> once serving, write \"HTTP_PORT METRICS_PORT INTROSPECTION_PORT\" here");
 
