@@ -15,17 +15,14 @@ inline constexpr size_t kMaxConfigBytes = 1 << 20;
 
 inline constexpr absl::Duration kMinSamplerInterval = absl::Milliseconds(100);
 inline constexpr absl::Duration kMaxSamplerInterval = absl::Hours(1);
-// Upper bound of tasks.* and of detector.trend_window.
+// Upper bound of tasks.* (the detector's keys have their ranges in
+// agent/trend/params.cc).
 inline constexpr absl::Duration kMaxWindow = absl::Hours(24 * 30);
 inline constexpr int kMinMaxSites = 1;
 inline constexpr int kMaxMaxSites = 10000;
 inline constexpr int kMinStackDepth = 1;
 inline constexpr int kMaxStackDepth = 64;
 inline constexpr int kMaxHistogramBuckets = 30;
-inline constexpr int kMinFloors = 3;
-// trend_window / floor_window; the detector keeps one trend window of floors
-// per series and supports at most this many (agent/trend/detector.cc).
-inline constexpr int kMaxFloors = 4096;
 
 }  // namespace leakwatch::config
 

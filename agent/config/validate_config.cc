@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "detector_params.h"
 #include "duration.h"
 #include "leakwatch/config.h"
 #include "listen_address.h"
@@ -120,6 +121,8 @@ Issue CheckSites(const Config::Sites& sites) {
   return std::nullopt;
 }
 
+// The detector keys' ranges and the relations among them are the detector's
+// own (trend/params.h); only the tie to the sampler is the config's.
 Issue CheckDetector(const Config& config) {
   const Config::Detector& detector = config.detector;
   if (detector.floor_window < config.sampler.interval) {
@@ -129,51 +132,13 @@ Issue CheckDetector(const Config& config) {
                      "), got ", DurationText(detector.floor_window)),
         "sampler.interval");
   }
-  if (detector.trend_window < 2 * detector.floor_window) {
-    return Problem("detector.trend_window",
-                   absl::StrCat("must be at least twice detector.floor_window (2 x ",
-                                DurationText(detector.floor_window), "), got ",
-                                DurationText(detector.trend_window)),
-                   "detector.floor_window");
-  }
-  if (detector.trend_window > kMaxWindow) {
-    return Problem("detector.trend_window",
-                   absl::StrCat("must be at most ", DurationText(kMaxWindow), ", got ",
-                                DurationText(detector.trend_window)));
-  }
-  if (detector.trend_window > kMaxFloors * detector.floor_window) {
-    return Problem("detector.trend_window",
-                   absl::StrCat("must be at most ", kMaxFloors, " x detector.floor_window (",
-                                DurationText(kMaxFloors * detector.floor_window), "), got ",
-                                DurationText(detector.trend_window)),
-                   "detector.floor_window");
-  }
-  if (detector.min_floors < kMinFloors) {
-    return Problem("detector.min_floors",
-                   absl::StrCat("must be at least ", kMinFloors, ", got ", detector.min_floors));
-  }
-  absl::Duration unused;
-  const int64_t floors = absl::IDivDuration(detector.trend_window, detector.floor_window, &unused);
-  if (detector.min_floors > floors) {
-    return Problem("detector.min_floors",
-                   absl::StrCat("must be at most detector.trend_window / detector.floor_window (",
-                                floors, "), got ", detector.min_floors),
-                   "detector.trend_window");
-  }
-  if (!std::isfinite(detector.z_threshold) || detector.z_threshold <= 0) {
-    return Problem("detector.z_threshold",
-                   absl::StrCat("must be a finite number above 0, got ", detector.z_threshold));
-  }
-  const std::pair<absl::string_view, double> growths[] = {
-      {"detector.min_growth", detector.min_growth},
-      {"detector.min_growth_ratio", detector.min_growth_ratio},
-  };
-  for (const auto& [key, value] : growths) {
-    if (!std::isfinite(value) || value < 0) {
-      return Problem(key, absl::StrCat("must be a finite number of at least 0, got ", value));
-    }
-  }
-  return std::nullopt;
+  const trend::ProblemStyle style = {
+      .prefix = "detector.", .duration_text = &DurationText, .keys_only = true};
+  const std::optional<trend::ParamProblem> problem =
+      trend::FindParamProblem(ParamsFromConfig(detector), style);
+  if (!problem) return std::nullopt;
+  return Problem(absl::StrCat("detector.", problem->name), problem->message,
+                 problem->related.empty() ? "" : absl::StrCat("detector.", problem->related));
 }
 
 Issue CheckIntrospection(const Config& config) {

@@ -1,11 +1,13 @@
 #include "export/verdicts.h"
 
+#include "config/detector_params.h"
+
 namespace leakwatch::exporter {
 
 void VerdictBoard::Configure(const Config::Detector& detector) {
   std::lock_guard<std::mutex> lock(mu_);
   enabled_ = detector.enabled;
-  params_ = trend::ParamsFromConfig(detector);
+  params_ = config::ParamsFromConfig(detector);
   kind_series_.clear();
   site_series_.clear();
   kinds_.clear();

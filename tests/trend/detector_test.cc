@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "leakwatch/config.h"
 #include "scenarios.h"
 
 namespace leakwatch::trend {
@@ -140,7 +139,7 @@ TEST(SeriesDetectorTest, ProcessRestartClearsTheVerdictAndJudgesTheNewProcessOnI
   EXPECT_GE(*early.first_suspected - restart, absl::ToDoubleSeconds(absl::Hours(2)));
   EXPECT_LE(*early.first_suspected - restart, 8 * kHour);
   Params wait_a_day = ProductionPreset();
-  wait_a_day.regime_guard_k = 0;
+  wait_a_day.regime.guard_k = 0;
   EXPECT_FALSE(after_restart(wait_a_day).first_suspected.has_value());
 }
 
@@ -171,7 +170,7 @@ TEST(SeriesDetectorTest, ServiceRestartedTwiceADayIsStillJudged) {
   };
   EXPECT_EQ(lives_found(ProductionPreset()), 4);
   Params wait_a_day = ProductionPreset();
-  wait_a_day.regime_guard_k = 0;
+  wait_a_day.regime.guard_k = 0;
   EXPECT_EQ(lives_found(wait_a_day), 0);
 }
 
@@ -183,7 +182,7 @@ TEST(SeriesDetectorTest, RestartedWanderingSeriesIsNotALeak) {
   // were window means).
   EXPECT_FALSE(AlarmsOn(ProductionPreset(), "restarts", 50, 1));
   Params quarter = ProductionPreset();
-  quarter.regime_guard_k /= 4;
+  quarter.regime.guard_k /= 4;
   EXPECT_TRUE(AlarmsOn(quarter, "restarts", 50, 1)) << "this series should need the wander margin";
 }
 
@@ -215,8 +214,8 @@ TEST(SeriesDetectorTest, ShortScalesFlagAFastLeakSoonerThanTheTrendWindowAlone) 
   };
   SeriesDetector multi(ProductionPreset());
   Params window_only = ProductionPreset();
-  window_only.fast_span = absl::ZeroDuration();
-  window_only.mid_floors = 0;
+  window_only.fast.span = absl::ZeroDuration();
+  window_only.mid.span = absl::ZeroDuration();
   SeriesDetector single(window_only);
   FedSeries fast = Feed(multi, 40 * kHour, 60, leak);
   FedSeries slow = Feed(single, 40 * kHour, 60, leak);
@@ -238,7 +237,7 @@ TEST(SeriesDetectorTest, StepFollowedByHoursOfDriftStartsANewRegimeNotALeak) {
   SeriesDetector d(ProductionPreset());
   EXPECT_FALSE(Feed(d, 72 * kHour, 60, series).first_suspected.has_value());
   Params no_regime = ProductionPreset();
-  no_regime.regime_shift = 0;
+  no_regime.regime.step.shift = 0;
   SeriesDetector without(no_regime);
   EXPECT_TRUE(Feed(without, 72 * kHour, 60, series).first_suspected.has_value())
       << "the drift should read as growth without the regime rule";
@@ -254,11 +253,11 @@ TEST(SeriesDetectorTest, StepOfASmallCountStartsANewRegimeToo) {
   EXPECT_EQ(alarms(ProductionPreset()), 0);
   // The rule this replaced: a step had to rise by min_growth within 30 minutes.
   Params old_rule = ProductionPreset();
-  old_rule.regime_noise_k = 0;
-  old_rule.regime_min = old_rule.min_growth;
-  old_rule.regime_floors = 2;
-  old_rule.regime_shift = 0.15;
-  old_rule.regime_abrupt_shift = 0;  // added after it
+  old_rule.regime.step.noise_k = 0;
+  old_rule.regime.min_rise = old_rule.min_growth;
+  old_rule.regime.step.floors = 2;
+  old_rule.regime.step.shift = 0.15;
+  old_rule.regime.abrupt.shift = 0;  // added after it
   EXPECT_GT(alarms(old_rule), 0) << "these steps should have fooled the old rule";
 }
 
@@ -280,7 +279,7 @@ TEST(SeriesDetectorTest, AbruptStepBelowTheHourlyShiftStartsANewRegime) {
   };
   EXPECT_EQ(alarms(ProductionPreset()), 0);
   Params no_abrupt_rule = ProductionPreset();
-  no_abrupt_rule.regime_abrupt_shift = 0;
+  no_abrupt_rule.regime.abrupt.shift = 0;
   EXPECT_EQ(alarms(no_abrupt_rule), 3) << "each should alarm without the abrupt-step rule";
 }
 
@@ -296,11 +295,11 @@ TEST(SeriesDetectorTest, HoursOfUpwardWanderOnAFlatSeriesIsNotALeak) {
   EXPECT_EQ(alarms(ProductionPreset()), 0);
   Params minima = ProductionPreset();
   minima.floor_parts = 3;
-  minima.mid_ratio = 0.04;
-  minima.mid_confirm = 2;
+  minima.mid.growth_ratio = 0.04;
+  minima.mid.confirm = 2;
   EXPECT_EQ(alarms(minima), 3);
   Params low_bar = ProductionPreset();
-  low_bar.mid_ratio = 0.04;
+  low_bar.mid.growth_ratio = 0.04;
   EXPECT_GE(alarms(low_bar), 1);
 }
 
@@ -410,101 +409,6 @@ TEST(SeriesDetectorTest, FastPresetIgnoresFlatAndSawtoothDemoSeries) {
   EXPECT_FALSE(Feed(saw, 900, 1, [](double t) {
                  return 3 + std::fmod(t, 40) / 2;
                }).first_suspected.has_value());
-}
-
-TEST(ParamsTest, ProductionPresetMatchesTheConfigDefaults) {
-  const Params from_config = ParamsFromConfig(Config::Detector());
-  const Params production = ProductionPreset();
-  EXPECT_EQ(FormatParams(from_config), FormatParams(production));
-  EXPECT_TRUE(ValidateParams(production).ok());
-  EXPECT_TRUE(ValidateParams(FastPreset()).ok());
-}
-
-TEST(ParamsTest, MinuteScaleConfigNeedsNoDayOfHistory) {
-  Config::Detector demo;
-  demo.floor_window = absl::Seconds(10);
-  demo.trend_window = absl::Minutes(3);
-  demo.min_floors = 6;
-  const Params p = ParamsFromConfig(demo);
-  EXPECT_EQ(p.floor_window, absl::Seconds(10));
-  EXPECT_EQ(p.min_floors, 6);
-  EXPECT_EQ(p.min_history, absl::ZeroDuration());
-  EXPECT_EQ(p.confirm_time, absl::Seconds(15));
-  EXPECT_EQ(ProductionPreset().min_history, absl::Hours(24));
-  EXPECT_EQ(ProductionPreset().confirm_time, absl::Minutes(30));
-  // Without a day of history to absorb bursts, minute-scale floors stay the
-  // lowest of three slice means; hour-scale floors are window means.
-  EXPECT_EQ(p.floor_parts, 3);
-  EXPECT_EQ(p.fast_floor_parts, 3);
-  EXPECT_EQ(FastPreset().floor_parts, 3);
-  EXPECT_EQ(ParamsFromConfig(Config::Detector()).floor_parts, 1);
-  EXPECT_EQ(ParamsFromConfig(Config::Detector()).fast_floor_parts, 1);
-}
-
-TEST(ParamsTest, ValidateRejectsFineFloorsCoarserThanTheFloors) {
-  Params p = ProductionPreset();
-  p.fast_floor_window = absl::Minutes(30);
-  absl::Status s = ValidateParams(p);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("fast_floor_window"), absl::string_view::npos);
-}
-
-TEST(ParamsTest, ValidateRejectsAFloorWindowNotShorterThanTheTrendWindow) {
-  Params p = ProductionPreset();
-  p.floor_window = absl::Hours(6);
-  absl::Status s = ValidateParams(p);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("trend_window"), absl::string_view::npos);
-}
-
-TEST(ParamsTest, SetParamParsesDurationsAndNumbersAndNamesBadInput) {
-  Params p = ProductionPreset();
-  ASSERT_TRUE(SetParam(p, "trend_window=4h").ok());
-  ASSERT_TRUE(SetParam(p, "min_growth=7.5").ok());
-  EXPECT_EQ(p.trend_window, absl::Hours(4));
-  EXPECT_EQ(p.min_growth, 7.5);
-  EXPECT_NE(SetParam(p, "trend_window=4x").message().find("trend_window"), absl::string_view::npos);
-  EXPECT_NE(SetParam(p, "bogus=1").message().find("bogus"), absl::string_view::npos);
-  EXPECT_FALSE(SetParam(p, "min_floors").ok());
-}
-
-TEST(ParamsTest, EverySettableParameterIsPrintedAndValidated) {
-  // What --set accepts, --print-params shows.
-  Params p = ProductionPreset();
-  for (const char* name : {"floor_parts", "fast_floor_parts", "fast_guard_margin",
-                           "mid_guard_margin", "fast_guard_drawdown", "mid_guard_drawdown",
-                           "regime_noise_k", "regime_min", "regime_floors", "regime_abrupt_shift",
-                           "regime_abrupt_floors", "regime_abrupt_noise_k", "regime_guard_k"}) {
-    ASSERT_TRUE(SetParam(p, absl::StrCat(name, "=2")).ok()) << name;
-    EXPECT_NE(FormatParams(p).find(absl::StrCat("\n", name, "=2\n")), std::string::npos) << name;
-  }
-  // Each out-of-range value is rejected with a message naming its field.
-  auto rejected = [](const std::string& assignment) {
-    Params bad = ProductionPreset();
-    EXPECT_TRUE(SetParam(bad, assignment).ok()) << assignment;
-    const std::string name = assignment.substr(0, assignment.find('='));
-    EXPECT_NE(ValidateParams(bad).message().find(name), absl::string_view::npos) << assignment;
-  };
-  ASSERT_TRUE(ValidateParams(ProductionPreset()).ok());
-  for (const char* assignment :
-       {"regime_floors=0", "regime_abrupt_floors=0", "regime_abrupt_shift=-0.1", "floor_parts=-1",
-        "fast_floor_parts=65", "mid_guard_margin=-1", "fast_guard_drawdown=-1",
-        "regime_guard_k=-1"}) {
-    rejected(assignment);
-  }
-  ASSERT_TRUE(SetParam(p, "regime_min_history=90m").ok());
-  EXPECT_NE(FormatParams(p).find("\nregime_min_history=1h30m\n"), std::string::npos);
-}
-
-TEST(ParamsTest, TheStepRuleSpansAnHourForAnyFloorWindow) {
-  Config::Detector config;
-  config.floor_window = absl::Minutes(5);
-  config.trend_window = absl::Hours(6);
-  EXPECT_EQ(ParamsFromConfig(config).regime_floors, 12);
-  EXPECT_EQ(ParamsFromConfig(config).regime_abrupt_floors, 6);
-  EXPECT_EQ(ParamsFromConfig(Config::Detector()).regime_floors, ProductionPreset().regime_floors);
-  EXPECT_EQ(ParamsFromConfig(Config::Detector()).regime_abrupt_floors,
-            ProductionPreset().regime_abrupt_floors);
 }
 
 }  // namespace

@@ -61,9 +61,8 @@ struct Config {
     int stack_depth = 16;
     // Upper bounds (seconds) of the block-duration histogram buckets, strictly
     // increasing; +Inf is implicit.
-    std::vector<double> histogram_buckets = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05,
-                                             0.1,    0.5,    1,     5,     10,   30,
-                                             60,     300,    600,   1800,  3600};
+    std::vector<double> histogram_buckets = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1,  0.5, 1,
+                                             5,      10,     30,    60,    300,  600,  1800, 3600};
   };
   struct Intercept {
     bool enabled = true;
@@ -74,14 +73,18 @@ struct Config {
     bool futex = true;
     bool threads = true;
   };
+  // The growth-trend detector's keys. Their defaults (15m, 6h, 12, 3.09, 20,
+  // 0.05, as config/leakwatch.yaml lists them) and ranges are the detector's
+  // own parameters', defined once inside the library; the constructor sets them.
   struct Detector {
+    Detector();
     bool enabled = true;
-    absl::Duration floor_window = absl::Minutes(15);
-    absl::Duration trend_window = absl::Hours(6);
-    int min_floors = 12;
-    double z_threshold = 3.09;
-    double min_growth = 20;
-    double min_growth_ratio = 0.05;
+    absl::Duration floor_window;
+    absl::Duration trend_window;
+    int min_floors;
+    double z_threshold;
+    double min_growth;
+    double min_growth_ratio;
   };
   struct Introspection {
     bool enabled = false;
