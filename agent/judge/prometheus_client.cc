@@ -88,6 +88,32 @@ Labels LabelsOf(const Json& metric) {
   return labels;
 }
 
+// What went wrong, in words a user can act on (httplib's own names are terse:
+// "Connection", "Read").
+std::string Describe(httplib::Error error, absl::Duration timeout) {
+  switch (error) {
+    case httplib::Error::Connection:
+      return "Could not establish connection (nothing listening, or the host is unreachable)";
+    case httplib::Error::ConnectionTimeout:
+      return absl::StrCat("Could not establish connection within ", absl::FormatDuration(timeout));
+    case httplib::Error::Read:
+      return absl::StrCat("no answer within ", absl::FormatDuration(timeout),
+                          ", or the connection closed before the whole answer came");
+    case httplib::Error::Write:
+      return "the connection closed while sending the query";
+    case httplib::Error::SSLConnection:
+      return "the TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts:
+      return "cannot load the CA certificates (--ca-file)";
+    case httplib::Error::SSLServerVerification:
+      return "the server's certificate did not verify (--ca-file)";
+    case httplib::Error::Compression:
+      return "cannot decompress the answer";
+    default:
+      return httplib::to_string(error);
+  }
+}
+
 bool Retryable(int http_status) { return http_status == 429 || http_status >= 500; }
 
 }  // namespace
@@ -290,11 +316,8 @@ absl::StatusOr<std::string> PrometheusClient::Post(const std::string& path,
       continue;
     }
     if (!res) {
-      last = absl::UnavailableError(absl::StrCat(
-          "POST ", url, ": ", httplib::to_string(res.error()),
-          res.error() == httplib::Error::Read
-              ? absl::StrCat(" (no answer within ", absl::FormatDuration(options_.timeout), "?)")
-              : ""));
+      last = absl::UnavailableError(
+          absl::StrCat("POST ", url, ": ", Describe(res.error(), options_.timeout)));
       continue;
     }
     if (res->status >= 200 && res->status < 300) return body;
