@@ -54,7 +54,7 @@ struct ReaderOptions {
   std::vector<std::string> group_by = {"job"};
   absl::Duration lookback = absl::Hours(72);
   absl::Duration step = absl::Minutes(1);
-  int64_t max_points_per_query = 2'000'000;  // series x steps in one query
+  int64_t max_points_per_query = 250'000;  // series x steps in one query
 };
 
 // Checks --selector: empty, or `{...}` (PromQL's syntax inside is checked by

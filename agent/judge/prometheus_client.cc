@@ -114,6 +114,177 @@ std::string Describe(httplib::Error error, absl::Duration timeout) {
   }
 }
 
+// Reads a query_range answer as it is parsed (SAX), straight into Series: no
+// document tree, which would take ~180 bytes and most of the parse time per
+// sample. Anything but the envelope's known fields is skipped.
+class MatrixHandler : public nlohmann::json_sax<Json> {
+ public:
+  explicit MatrixHandler(std::vector<std::string>* warnings) : warnings_(warnings) {}
+
+  const absl::Status& error() const { return error_; }
+
+  absl::StatusOr<std::vector<Series>> Finish() {
+    if (status_.empty()) return absl::DataLossError("the response has no \"status\" string");
+    if (status_ != "success") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(error_type_.empty() ? "unknown" : error_type_, ": ",
+                       error_message_.empty() ? "(no error message)" : error_message_));
+    }
+    if (result_type_ != "matrix") {
+      return absl::DataLossError(
+          absl::StrCat("expected a matrix result, got \"", result_type_, "\""));
+    }
+    return std::move(series_);
+  }
+
+  bool null() override { return Scalar("null"); }
+  bool boolean(bool) override { return Scalar("a boolean"); }
+  bool number_integer(number_integer_t v) override { return Number(static_cast<double>(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return Number(static_cast<double>(v)); }
+  bool number_float(number_float_t v, const string_t&) override { return Number(v); }
+  bool binary(binary_t&) override { return Scalar("binary"); }
+
+  bool string(string_t& text) override {
+    switch (Top()) {
+      case Ctx::kRoot:
+        if (key_ == "status") status_ = text;
+        if (key_ == "errorType") error_type_ = text;
+        if (key_ == "error") error_message_ = text;
+        return true;
+      case Ctx::kData:
+        if (key_ == "resultType") result_type_ = text;
+        return true;
+      case Ctx::kMetric:
+        series_.back().labels[key_] = text;
+        return true;
+      case Ctx::kWarnings:
+        if (warnings_ != nullptr) warnings_->push_back(text);
+        return true;
+      case Ctx::kPoint: {
+        if (point_fields_++ != 1) return Fail("a sample is not [time, \"value\"]");
+        absl::StatusOr<double> v = ParseSampleValue(text);
+        if (!v.ok()) return Fail(v.status().message());
+        point_value_ = *v;
+        return true;
+      }
+      case Ctx::kResult:
+      case Ctx::kItem:
+      case Ctx::kValues:
+        return Fail("unexpected string in a matrix");
+      case Ctx::kSkip:
+        return true;
+    }
+    return true;
+  }
+
+  bool key(string_t& name) override {
+    key_ = name;
+    return true;
+  }
+
+  bool start_object(std::size_t) override {
+    Ctx parent = stack_.empty() ? Ctx::kSkip : Top();
+    Ctx next = Ctx::kSkip;
+    if (stack_.empty()) {
+      next = Ctx::kRoot;
+    } else if (parent == Ctx::kRoot && key_ == "data") {
+      next = Ctx::kData;
+    } else if (parent == Ctx::kResult) {
+      next = Ctx::kItem;
+      series_.emplace_back();
+    } else if (parent == Ctx::kItem && key_ == "metric") {
+      next = Ctx::kMetric;
+    } else if (parent == Ctx::kValues || parent == Ctx::kPoint || parent == Ctx::kMetric) {
+      return Fail("unexpected object in a matrix");
+    }
+    stack_.push_back(next);
+    key_.clear();
+    return true;
+  }
+
+  bool end_object() override {
+    stack_.pop_back();
+    return true;
+  }
+
+  bool start_array(std::size_t) override {
+    if (stack_.empty()) return Fail("the response is not a JSON object");
+    Ctx parent = Top();
+    Ctx next = Ctx::kSkip;
+    if (parent == Ctx::kRoot && key_ == "warnings") {
+      next = Ctx::kWarnings;
+    } else if (parent == Ctx::kData && key_ == "result") {
+      next = Ctx::kResult;
+    } else if (parent == Ctx::kItem && key_ == "values") {
+      next = Ctx::kValues;
+    } else if (parent == Ctx::kValues) {
+      next = Ctx::kPoint;
+      point_fields_ = 0;
+    } else if (parent == Ctx::kPoint || parent == Ctx::kMetric || parent == Ctx::kResult) {
+      return Fail("unexpected array in a matrix");
+    }
+    stack_.push_back(next);
+    return true;
+  }
+
+  bool end_array() override {
+    if (Top() == Ctx::kPoint) {
+      if (point_fields_ != 2) return Fail("a sample is not [time, \"value\"]");
+      if (std::isfinite(point_value_)) {
+        series_.back().t.push_back(point_time_);
+        series_.back().value.push_back(point_value_);
+      }
+    }
+    stack_.pop_back();
+    return true;
+  }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    return Fail(absl::StrCat("malformed JSON response: ", e.what()));
+  }
+
+ private:
+  enum class Ctx { kRoot, kData, kResult, kItem, kMetric, kValues, kPoint, kWarnings, kSkip };
+
+  Ctx Top() const { return stack_.back(); }
+
+  bool Fail(absl::string_view message) {
+    if (error_.ok()) error_ = absl::DataLossError(message);
+    return false;
+  }
+
+  bool Number(double v) {
+    if (stack_.empty()) return Fail("the response is not a JSON object");
+    if (Top() != Ctx::kPoint) return Scalar("a number");
+    if (point_fields_++ != 0) return Fail("a sample is not [time, \"value\"]");
+    point_time_ = v;
+    return true;
+  }
+
+  // A scalar other than the expected ones: fine where skipped or in the
+  // envelope, wrong inside the matrix.
+  bool Scalar(absl::string_view what) {
+    if (stack_.empty()) return Fail("the response is not a JSON object");
+    switch (Top()) {
+      case Ctx::kRoot:
+      case Ctx::kData:
+      case Ctx::kSkip:
+        return true;
+      default:
+        return Fail(absl::StrCat("unexpected ", what, " in a matrix"));
+    }
+  }
+
+  std::vector<std::string>* warnings_;
+  std::vector<Ctx> stack_;
+  std::string key_;
+  std::string status_, error_type_, error_message_, result_type_;
+  std::vector<Series> series_;
+  int point_fields_ = 0;
+  double point_time_ = 0, point_value_ = 0;
+  absl::Status error_;
+};
+
 bool Retryable(int http_status) { return http_status == 429 || http_status >= 500; }
 
 }  // namespace
@@ -200,38 +371,14 @@ std::vector<TimeRange> SplitRange(double start, double end, double step, int max
 
 absl::StatusOr<std::vector<Series>> ParseMatrixResponse(absl::string_view body,
                                                         std::vector<std::string>* warnings) {
-  return ParseJson<std::vector<Series>>(
-      body, [&](const Json& envelope) -> absl::StatusOr<std::vector<Series>> {
-        if (absl::Status s = CheckEnvelope(envelope, warnings); !s.ok()) return s;
-        const Json& data = envelope.at("data");
-        if (data.at("resultType") != "matrix") {
-          return absl::DataLossError(
-              absl::StrCat("expected a matrix result, got \"", data.at("resultType").dump(), "\""));
-        }
-        std::vector<Series> out;
-        for (const Json& item : data.at("result")) {
-          Series series;
-          series.labels = LabelsOf(item.at("metric"));
-          auto values = item.find("values");
-          if (values != item.end()) {
-            series.t.reserve(values->size());
-            series.value.reserve(values->size());
-            for (const Json& point : *values) {
-              if (point.size() != 2) {
-                return absl::DataLossError(
-                    absl::StrCat("a sample is not [time, \"value\"]: ", point.dump()));
-              }
-              absl::StatusOr<double> v = ParseSampleValue(point[1].get<std::string>());
-              if (!v.ok()) return absl::DataLossError(v.status().message());
-              if (!std::isfinite(*v)) continue;
-              series.t.push_back(point[0].get<double>());
-              series.value.push_back(*v);
-            }
-          }
-          out.push_back(std::move(series));
-        }
-        return out;
-      });
+  MatrixHandler handler(warnings);
+  const bool parsed = Json::sax_parse(body.begin(), body.end(), &handler);
+  if (!parsed || !handler.error().ok()) {
+    absl::Status error = handler.error();
+    if (error.ok()) error = absl::DataLossError("malformed JSON response");
+    return absl::Status(error.code(), absl::StrCat(error.message(), " (", body.size(), " bytes)"));
+  }
+  return handler.Finish();
 }
 
 absl::StatusOr<std::vector<Labels>> ParseSeriesResponse(absl::string_view body,
@@ -285,7 +432,7 @@ absl::StatusOr<std::string> PrometheusClient::Post(const std::string& path,
     req.method = "POST";
     req.path = base_.path_prefix + path;
     for (const auto& [name, value] : options_.headers) req.headers.emplace(name, value);
-    req.headers.emplace("Accept-Encoding", "gzip");
+    if (options_.gzip) req.headers.emplace("Accept-Encoding", "gzip");
     req.headers.emplace("Content-Type", "application/x-www-form-urlencoded");
     req.body = FormBody(form);
     std::string body;

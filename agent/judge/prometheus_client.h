@@ -54,6 +54,9 @@ struct ClientOptions {
   absl::Duration first_backoff = absl::Seconds(1);  // doubled after each failed attempt
   size_t max_response_bytes = size_t{512} << 20;    // larger bodies fail the request
   int max_points_per_series = 11000;                // Prometheus' own limit
+  // Ask for gzip: a sixth of the bytes, but Prometheus compresses on one core
+  // (1.44 M points: 2.9 s gzipped against 0.5 s plain on loopback).
+  bool gzip = false;
 };
 
 // The base URL split for cpp-httplib: "http://host:9090" and "/prometheus"

@@ -113,6 +113,18 @@ TEST(ParseMatrixResponseTest, DropsNaNAndInfinitiesAndKeepsLabels) {
   EXPECT_THAT(warnings, ElementsAre("partial"));
 }
 
+TEST(ParseMatrixResponseTest, SkipsFieldsItDoesNotKnow) {
+  const char* body = R"({"status":"success","infos":["x"],"data":{"resultType":"matrix",
+    "result":[{"metric":{"job":"a"},"histograms":[[1,{"count":"2","buckets":[[0,"1","2","3"]]}]],
+               "values":[[60.5,"4"]],"extra":{"nested":[1,true,null]}}],
+    "stats":{"timings":{"evalTotalTime":0.1}}}})";
+  auto matrix = ParseMatrixResponse(body, nullptr);
+  ASSERT_TRUE(matrix.ok()) << matrix.status();
+  ASSERT_EQ(matrix->size(), 1u);
+  EXPECT_THAT((*matrix)[0].t, ElementsAre(60.5));
+  EXPECT_THAT((*matrix)[0].value, ElementsAre(4));
+}
+
 TEST(ParseMatrixResponseTest, EnvelopeErrorNamesTypeAndMessage) {
   auto r = ParseMatrixResponse(
       R"({"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries"})",
