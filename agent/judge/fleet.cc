@@ -27,34 +27,80 @@ struct Point {
 
 // One increment of one lifetime: the change from its previous grid point.
 struct Increment {
-  int64_t k;     // grid index of the later point
-  double age;    // process age at the later point, seconds
-  double delta;  // value change
-  double dt;     // seconds between the two points
+  int64_t k;       // grid index of the later point
+  double age;      // process age at the later point, seconds
+  double delta;    // value change
+  double dt;       // seconds between the two points
+  bool reference;  // of a lifetime that started before now - reference_seconds
 };
 
 bool Finite(double x) { return std::isfinite(x); }
 
-// The warm-up age: see fleet.h, step 3.
-double ChooseWarmup(const std::vector<Increment>& increments, const FleetParams& p) {
+// The warm-up age: see fleet.h, step 3. `level` is the group's median value.
+double ChooseWarmup(const std::vector<Increment>& increments, double level, const FleetParams& p) {
   const double bin = p.warmup_bin_seconds;
-  const int64_t bins = static_cast<int64_t>(std::ceil(p.lookback_seconds / bin)) + 1;
+  // The profile of the reference lifetimes (those that started before
+  // now - reference_seconds) when they cover warmup_min_bins age bins, else of
+  // all: a deploy that ships a leak makes its young lifetimes rise while the
+  // older ones stayed flat, which the profile of all lifetimes took for a
+  // warm-up (W rose to 6-12 h within hours of the deploy and the leak's
+  // increments were dropped).
+  double reference_seconds = 0;
+  for (const Increment& inc : increments) {
+    if (inc.reference && inc.age >= p.min_warmup_seconds) reference_seconds += inc.dt;
+  }
+  const bool reference_only = reference_seconds >= p.warmup_min_bins * bin;
+  // Age bins up to 2 x max_warmup; older ages share one last bin, which
+  // counts in the rates beyond W but not in the profile's line.
+  const int64_t bins = static_cast<int64_t>(std::ceil(2 * p.max_warmup_seconds / bin)) + 1;
   std::vector<double> sum(bins, 0), seconds(bins, 0);
   for (const Increment& inc : increments) {
+    if (reference_only && !inc.reference) continue;
     const int64_t j = std::min<int64_t>(bins - 1, static_cast<int64_t>(inc.age / bin));
     if (j < 0) continue;
     sum[j] += inc.delta;
     seconds[j] += inc.dt;
   }
-  std::vector<double> rates;
-  for (double w = p.min_warmup_seconds; w <= p.max_warmup_seconds; w += bin) {
-    rates.clear();
-    for (int64_t j = static_cast<int64_t>(std::ceil(w / bin)); j < bins; ++j) {
-      // A bin counts when it holds at least one bin's length of increments.
-      if (seconds[j] >= bin) rates.push_back(sum[j] / seconds[j]);
+  // The line of the profile: the median rate of the well-covered bins (at
+  // least a quarter of the best-covered bin's data: one old lifetime's wander
+  // is not the profile) in the later half of the well-covered ages. A leak
+  // rises at that rate at every age; a warm-up faster at first.
+  const double support =
+      std::max(bin, 0.25 * *std::max_element(seconds.begin(), seconds.end() - 1));
+  int64_t last = -1, covered = 0;
+  for (int64_t j = 0; j + 1 < bins; ++j) {
+    if (seconds[j] >= support) {
+      last = j;
+      ++covered;
     }
-    if (static_cast<int>(rates.size()) < p.warmup_min_bins) return w;
-    if (trend::MannKendallTest(rates).z > -p.warmup_z) return w;
+  }
+  if (covered < p.warmup_min_bins) return p.min_warmup_seconds;
+  std::vector<double> late;
+  for (int64_t j = last / 2; j <= last; ++j) {
+    if (seconds[j] >= support) late.push_back(sum[j] / seconds[j]);
+  }
+  const double slope = trend::Median(late);
+  // The smallest W after which the increments rise no faster than that line
+  // by more than warmup_tolerance x the level per hour: whatever a warm-up
+  // still adds after W reaches the stitched series once per lifetime, so a
+  // tolerance per lifetime would grow with the restart rate.
+  const double tolerance = p.warmup_tolerance * std::max(level, 1.0) / 3600;
+  double tail_sum = 0, tail_seconds = 0;
+  std::vector<double> excess(bins, 0);
+  for (int64_t j = bins - 1; j >= 0; --j) {
+    tail_sum += sum[j];
+    tail_seconds += seconds[j];
+    excess[j] = tail_seconds > 0 ? tail_sum / tail_seconds - slope : 0;
+  }
+  for (int64_t j = 0; j < bins; ++j) {
+    const double w = static_cast<double>(j) * bin;
+    if (w < p.min_warmup_seconds) continue;
+    if (w > p.max_warmup_seconds) break;
+    if (excess[j] <= tolerance) {
+      // A warm-up seen is skipped with a margin: the mean over lifetimes whose
+      // warm-ups differ still rises at W.
+      return w <= p.min_warmup_seconds ? w : std::min(p.max_warmup_seconds, w * p.warmup_margin);
+    }
   }
   return p.max_warmup_seconds;
 }
@@ -75,7 +121,9 @@ absl::Status ValidateFleetParams(const FleetParams& p) {
         {"smooth_seconds", p.smooth_seconds},
         {"max_gap_seconds", p.max_gap_seconds},
         {"warmup_bin_seconds", p.warmup_bin_seconds},
-        {"warmup_z", p.warmup_z}}) {
+        {"warmup_tolerance", p.warmup_tolerance},
+        {"warmup_margin", p.warmup_margin},
+        {"reference_seconds", p.reference_seconds}}) {
     if (absl::Status s = positive(name, v); !s.ok()) return s;
   }
   if (!Finite(p.min_warmup_seconds) || p.min_warmup_seconds < 0) {
@@ -104,8 +152,8 @@ absl::Status ValidateFleetParams(const FleetParams& p) {
   return absl::OkStatus();
 }
 
-FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetParams& p) {
-  FleetVerdict verdict;
+StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& p) {
+  StitchedSeries verdict;
   const bool judgeable = Finite(now) && ValidateFleetParams(p).ok();
   const double from = now - p.lookback_seconds;
   // Grid indices are absolute (floor(t / step)) relative to the first one in
@@ -192,7 +240,8 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
       if (i > segment && pts[i - 1].k - pts[segment].k >= window - 1) {
         const double t = (static_cast<double>(k0 + pts[i].k) + 0.5) * p.step_seconds;
         const double dt = static_cast<double>(pts[i].k - pts[i - 1].k) * p.step_seconds;
-        increments.push_back({pts[i].k, t - start, smoothed - previous, dt});
+        increments.push_back(
+            {pts[i].k, t - start, smoothed - previous, dt, start < now - p.reference_seconds});
       }
       previous = smoothed;
     }
@@ -201,7 +250,11 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
   if (!judgeable || increments.empty()) return verdict;
 
   // 3. Warm-up age.
-  const double warmup = ChooseWarmup(increments, p);
+  std::vector<double> values;
+  for (const std::vector<Point>& pts : points) {
+    for (const Point& pt : pts) values.push_back(pt.mean);
+  }
+  const double warmup = ChooseWarmup(increments, trend::Median(values), p);
   verdict.warmup_seconds = warmup;
 
   // 4. The fleet's increment per grid point and its typical level.
@@ -222,17 +275,34 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
   if (mature.empty()) return verdict;
   verdict.level = trend::Median(mature);
 
+  double stitched = verdict.level;
+  for (int64_t k = 0; k < grid; ++k) {
+    if (contributors[k] == 0) continue;
+    stitched += sum[k] / contributors[k];
+    verdict.t.push_back((static_cast<double>(k0 + k) + 0.5) * p.step_seconds);
+    verdict.x.push_back(stitched);
+  }
+  return verdict;
+}
+
+FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetParams& p) {
+  const StitchedSeries series = StitchGroup(history, now, p);
+  FleetVerdict verdict;
+  verdict.instances = series.instances;
+  verdict.lifetimes = series.lifetimes;
+  verdict.warmup_seconds = series.warmup_seconds;
+  verdict.level = series.level;
+  if (series.t.empty()) return verdict;
+
   // 5. Judge the stitched series.
   trend::SeriesDetector detector(StitchedSeriesParams());
   std::vector<double> recent_t, recent_x;  // 15-minute means of the last 6 h
   constexpr double kRecentWindow = 6 * 3600, kRecentMean = 900;
-  double stitched = verdict.level, bucket_sum = 0;
+  double bucket_sum = 0;
   int64_t bucket = -1, bucket_count = 0;
-  for (int64_t k = 0; k < grid; ++k) {
-    if (contributors[k] == 0) continue;
-    stitched += sum[k] / contributors[k];
-    const double t = (static_cast<double>(k0 + k) + 0.5) * p.step_seconds;
-    detector.Add(t, stitched, 0);
+  for (size_t i = 0; i < series.t.size(); ++i) {
+    const double t = series.t[i], x = series.x[i];
+    detector.Add(t, x, 0);
     if (t > now - kRecentWindow) {
       const int64_t b = static_cast<int64_t>(std::floor(t / kRecentMean));
       if (b != bucket && bucket_count > 0) {
@@ -242,7 +312,7 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
         bucket_count = 0;
       }
       bucket = b;
-      bucket_sum += stitched;
+      bucket_sum += x;
       ++bucket_count;
     }
   }

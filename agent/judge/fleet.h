@@ -32,8 +32,7 @@
 //     `min_warmup_seconds` up (in steps of `warmup_bin_seconds`, at most
 //     `max_warmup_seconds`) after which the mean increment per age bin, pooled
 //     over all lifetimes, no longer falls with age (Mann–Kendall z above
-//     -warmup_z). A warm-up or a pool filling rises fast at first and ever
-//     slower; a leak rises at the same rate at every age. Lifetimes shorter
+//     XX Lifetimes shorter
 //     than W (crash loops of minutes) contribute nothing.
 //  4. Stitching. At each grid point, the mean over the lifetimes that have an
 //     increment there is the fleet's increment; their running sum, plus the
@@ -62,6 +61,8 @@
 #ifndef LEAKWATCH_JUDGE_FLEET_H_
 #define LEAKWATCH_JUDGE_FLEET_H_
 
+#include <vector>
+
 #include "absl/status/status.h"
 #include "judge/history.h"
 
@@ -78,16 +79,21 @@ struct FleetParams {
   double max_gap_seconds = 600;
   // Increments are those of each lifetime's trailing mean over this long.
   double smooth_seconds = 900;
-  // The warm-up age W (see 3. above): at least min, at most max, tested in
-  // steps of warmup_bin_seconds; the mean increment per age bin beyond W must
-  // not fall with age at a Mann–Kendall z below -warmup_z.
+  // The warm-up age W (see 3. above): at least min, at most max, on age bins
+  // of warmup_bin_seconds; beyond W the increments rise no faster than the
+  // line of the pooled age profile's later half by more than
+  // warmup_tolerance x the group's median value per hour. With fewer than
+  // warmup_min_bins well-covered age bins, W is the minimum.
   double min_warmup_seconds = 1800;
   double max_warmup_seconds = 12 * 3600;
   double warmup_bin_seconds = 900;
-  double warmup_z = 2.33;
-  // Age bins needed beyond a candidate W before the fall test is made (with
-  // fewer, the candidate is accepted).
-  int warmup_min_bins = 6;
+  double warmup_tolerance = 0.005;
+  // A W above the minimum is multiplied by this.
+  double warmup_margin = 1.5;
+  // The age profile is that of the lifetimes that started more than this
+  // before `now`, when they cover warmup_min_bins age bins (see ChooseWarmup).
+  double reference_seconds = 86400;
+  int warmup_min_bins = 4;
 };
 
 // Checks ranges (positive, finite, step <= max_gap, min <= max warm-up, ...);
@@ -104,6 +110,17 @@ struct FleetVerdict {
   // The fleet's typical level per process (step 4).
   double level = 0;
 };
+
+// The stitched series of steps 1-4 (for tests and the evaluation's dumps).
+struct StitchedSeries {
+  std::vector<double> t;  // grid point times (centres), ascending
+  std::vector<double> x;  // the stitched per-process series at those times
+  int instances = 0;
+  int lifetimes = 0;
+  double warmup_seconds = 0;
+  double level = 0;
+};
+StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& params);
 
 // Judges `history` as of `now` (seconds since the epoch): samples after `now`
 // are ignored, and so are those older than params.lookback_seconds. Pure
