@@ -31,6 +31,7 @@ class FaultProxy:
         self.upstream = upstream
         self.mode = "ok"  # for /switchable
         self.requests = {}
+        self.headers = {}  # mode -> the headers of its last request
         self.release = threading.Event()
         proxy = self
 
@@ -44,6 +45,7 @@ class FaultProxy:
                 if mode == "switchable":
                     mode = proxy.mode
                 proxy.requests[mode] = proxy.requests.get(mode, 0) + 1
+                proxy.headers[mode] = dict(self.headers.items())
                 try:
                     proxy.answer(self, mode, "/" + path, body)
                 except (BrokenPipeError, ConnectionResetError):
@@ -146,6 +148,30 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertTrue(verdict_lines(out))
         self.assertGreater(sample_value(samples, "leakwatch_judge_series_judged"), 0)
+
+    def test_headers_and_auth_reach_the_server(self):
+        import base64
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".token") as token, \
+                tempfile.NamedTemporaryFile("w", suffix=".password") as password:
+            token.write("s3cret-token\n")
+            token.flush()
+            password.write("pa:ss\n")
+            password.flush()
+            code, _, _, err = judge_harness.run_once(
+                self.proxy.url("ok"), "--header=X-Scope-OrgID: tenant-a", "--header", "X-Extra: 2",
+                f"--bearer-token-file={token.name}")
+            self.assertEqual(code, 0, err)
+            headers = self.proxy.headers["ok"]
+            self.assertEqual(headers.get("X-Scope-OrgID"), "tenant-a")
+            self.assertEqual(headers.get("X-Extra"), "2")
+            self.assertEqual(headers.get("Authorization"), "Bearer s3cret-token")
+            self.assertEqual(headers.get("Content-Type"), "application/x-www-form-urlencoded")
+            code, _, _, err = judge_harness.run_once(
+                self.proxy.url("ok"), "--basic-auth-user=judge", f"--basic-auth-password-file={password.name}")
+            self.assertEqual(code, 0, err)
+            expected = "Basic " + base64.b64encode(b"judge:pa:ss").decode()
+            self.assertEqual(self.proxy.headers["ok"].get("Authorization"), expected)
 
     def test_unreachable_url(self):
         url = f"http://127.0.0.1:{harness.free_port()}/prefix"
