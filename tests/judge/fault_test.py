@@ -27,7 +27,7 @@ FAST = ["--query-timeout=1s", "--query-attempts=2"]
 
 
 class FaultProxy:
-    def __init__(self, upstream):
+    def __init__(self, upstream, tls_cert=None):
         self.upstream = upstream
         self.mode = "ok"  # for /switchable
         self.requests = {}
@@ -53,12 +53,19 @@ class FaultProxy:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls_cert:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls_cert)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, mode):
-        return f"http://127.0.0.1:{self.port}/{mode}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{mode}"
 
     def forward(self, path, body):
         req = urllib.request.Request(self.upstream + path, data=body, method="POST",
@@ -172,6 +179,33 @@ class FaultTest(unittest.TestCase):
             self.assertEqual(code, 0, err)
             expected = "Basic " + base64.b64encode(b"judge:pa:ss").decode()
             self.assertEqual(self.proxy.headers["ok"].get("Authorization"), expected)
+
+    def test_https_with_ca_file(self):
+        import shutil
+        import subprocess
+        import tempfile
+        work = tempfile.mkdtemp(prefix="leakwatch-tls-")
+        try:
+            pem = os.path.join(work, "server.pem")
+            cert = os.path.join(work, "cert.pem")
+            proc = subprocess.run(
+                [harness.find_tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                 "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                 "-keyout", pem, "-out", cert], capture_output=True, text=True, timeout=60)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(pem, "a") as out, open(cert) as c:
+                out.write(c.read())
+            tls = FaultProxy(self.prom.url, tls_cert=pem)
+            try:
+                code, samples, out, err = judge_harness.run_once(tls.url("ok"), f"--ca-file={cert}")
+                self.assertEqual(code, 0, err)
+                self.assertTrue(verdict_lines(out))
+                self.assert_fails_clearly(tls.url("ok"), "certificate did not verify",
+                                          args=FAST + ["--query-attempts=1"])
+            finally:
+                tls.close()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
     def test_unreachable_url(self):
         url = f"http://127.0.0.1:{harness.free_port()}/prefix"
