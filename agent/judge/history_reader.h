@@ -132,6 +132,9 @@ class HistoryReader {
 
   const ReaderOptions& options() const { return options_; }
 
+  // The query API's warnings since the last call (PrometheusClient::TakeWarnings).
+  std::vector<std::string> TakeWarnings() const { return client_->TakeWarnings(); }
+
  private:
   // `metric{selector, group matchers[, extra]}`.
   std::string Selector(absl::string_view metric, const JobPlan& job, absl::string_view extra) const;

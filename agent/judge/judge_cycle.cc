@@ -125,6 +125,7 @@ CycleResult RunCycle(const HistoryReader& reader, const JudgeFunction& judge, do
       metrics->Publish(std::move(verdicts), result.series_judged, absl::ToUnixSeconds(absl::Now()));
     }
   }
+  result.warnings = reader.TakeWarnings();
   result.wall_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   metrics->AddQueryErrors(result.queries_failed);
   metrics->SetCycleDuration(result.wall_seconds);

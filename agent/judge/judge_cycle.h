@@ -17,6 +17,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "judge/fleet.h"
@@ -37,6 +39,7 @@ struct CycleResult {
   double query_seconds = 0;  // summed over workers: time in queries and parsing
   double judge_seconds = 0;  // summed over workers: time in the judge function
   double wall_seconds = 0;
+  std::vector<std::string> warnings;  // the query API's, distinct, at most 10
 };
 
 // Runs one cycle as of `now` (seconds since the epoch) and, when it succeeds,

@@ -288,6 +288,9 @@ double Now(const Settings& s) {
 }
 
 void LogCycle(const leakwatch::judge::CycleResult& r) {
+  for (const std::string& w : r.warnings) {
+    std::fprintf(stderr, "leakwatch-judge: the query API warns: %s\n", w.c_str());
+  }
   if (r.status.ok()) {
     std::fprintf(stderr,
                  "leakwatch-judge: judged %lld groups (%lld series) in %.2fs "

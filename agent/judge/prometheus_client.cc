@@ -2,9 +2,11 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -497,7 +499,9 @@ absl::StatusOr<std::vector<Series>> PrometheusClient::QueryRange(const std::stri
                                      {"end", TimeParam(piece.end)},
                                      {"step", absl::StrFormat("%.3f", step)}});
     if (!body.ok()) return body.status();
-    absl::StatusOr<std::vector<Series>> part = ParseMatrixResponse(*body, nullptr);
+    std::vector<std::string> warnings;
+    absl::StatusOr<std::vector<Series>> part = ParseMatrixResponse(*body, &warnings);
+    AddWarnings(warnings);
     if (!part.ok()) {
       return absl::Status(part.status().code(),
                           absl::StrCat("query_range ", query, ": ", part.status().message()));
@@ -524,13 +528,31 @@ absl::StatusOr<std::vector<Labels>> PrometheusClient::SeriesLabels(
   form.emplace_back("end", TimeParam(end));
   absl::StatusOr<std::string> body = Post("/api/v1/series", form);
   if (!body.ok()) return body.status();
-  absl::StatusOr<std::vector<Labels>> labels = ParseSeriesResponse(*body, nullptr);
+  std::vector<std::string> warnings;
+  absl::StatusOr<std::vector<Labels>> labels = ParseSeriesResponse(*body, &warnings);
+  AddWarnings(warnings);
   if (!labels.ok()) {
     return absl::Status(
         labels.status().code(),
         absl::StrCat("series ", absl::StrJoin(matchers, ", "), ": ", labels.status().message()));
   }
   return labels;
+}
+
+void PrometheusClient::AddWarnings(const std::vector<std::string>& warnings) const {
+  if (warnings.empty()) return;
+  absl::MutexLock lock(&mu_);
+  for (const std::string& w : warnings) {
+    if (warnings_.size() < 10 &&
+        std::find(warnings_.begin(), warnings_.end(), w) == warnings_.end()) {
+      warnings_.push_back(w);
+    }
+  }
+}
+
+std::vector<std::string> PrometheusClient::TakeWarnings() const {
+  absl::MutexLock lock(&mu_);
+  return std::exchange(warnings_, {});
 }
 
 }  // namespace leakwatch::judge

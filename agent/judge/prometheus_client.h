@@ -27,8 +27,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace leakwatch::judge {
@@ -118,7 +120,13 @@ class PrometheusClient {
 
   const ClientOptions& options() const { return options_; }
 
+  // The distinct warnings of successful answers since the last call (at most
+  // 10; Thanos, for example, warns of partial answers), oldest first.
+  std::vector<std::string> TakeWarnings() const;
+
  private:
+  void AddWarnings(const std::vector<std::string>& warnings) const;
+
   PrometheusClient(ClientOptions options, BaseUrl base);
 
   // POSTs `form` to `path` (below the prefix) with retries; returns the body
@@ -128,6 +136,8 @@ class PrometheusClient {
 
   ClientOptions options_;
   BaseUrl base_;
+  mutable absl::Mutex mu_;
+  mutable std::vector<std::string> warnings_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace leakwatch::judge

@@ -84,6 +84,11 @@ class FaultProxy:
     def answer(self, handler, mode, path, body):
         if mode == "ok":
             self.send(handler, 200, self.forward(path, body))
+        elif mode == "warning":
+            import json
+            real = json.loads(self.forward(path, body))
+            real["warnings"] = ["partial response: store eu-1 unavailable"]
+            self.send(handler, 200, json.dumps(real).encode())
         elif mode == "status500":
             self.send(handler, 500, b"internal server error")
         elif mode == "status503":
@@ -206,6 +211,12 @@ class FaultTest(unittest.TestCase):
                 tls.close()
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def test_warnings_are_logged(self):
+        code, _, out, err = judge_harness.run_once(self.proxy.url("warning"))
+        self.assertEqual(code, 0, err)
+        self.assertTrue(verdict_lines(out))
+        self.assertEqual(err.count("the query API warns: partial response: store eu-1 unavailable"), 1, err)
 
     def test_unreachable_url(self):
         url = f"http://127.0.0.1:{harness.free_port()}/prefix"
