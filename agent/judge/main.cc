@@ -6,6 +6,7 @@
 #include <prometheus/text_serializer.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -16,9 +17,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -26,6 +30,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "config/duration.h"
@@ -142,6 +147,48 @@ std::vector<char*> NormalizeArgs(int argc, char** argv, std::vector<std::string>
 int Usage(const std::string& message) {
   std::fprintf(stderr, "leakwatch-judge: %s\n", message.c_str());
   return 2;
+}
+
+// absl's parser exits 1 on an unknown flag or a bad value; bad usage is exit
+// status 2 here, so every `--name[=value]` is checked first.
+absl::Status CheckFlags(const std::vector<char*>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) continue;
+    const size_t eq = arg.find('=');
+    absl::string_view name = arg.substr(0, eq);
+    // absl's own flags (--help, --flagfile, ...) are left to absl.
+    if (absl::StartsWith(name, "help") || name == "version" || name == "only_check_args" ||
+        name == "flagfile" || name == "fromenv" || name == "tryfromenv" || name == "undefok") {
+      continue;
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && absl::StartsWith(name, "no")) {
+      // --noonce: the negation of a bool flag.
+      const absl::CommandLineFlag* negated = absl::FindCommandLineFlag(name.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>() && eq == absl::string_view::npos)
+        continue;
+    }
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
+    }
+    std::string value;
+    if (eq != absl::string_view::npos) {
+      value = std::string(arg.substr(eq + 1));
+    } else if (flag->IsOfType<bool>()) {
+      continue;
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, "=", value, ": ", error));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadSecret(const std::string& flag, const std::string& path) {
@@ -307,8 +354,15 @@ void LogCycle(const leakwatch::judge::CycleResult& r) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "judge/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   std::vector<std::string> storage, headers;
   std::vector<char*> args = NormalizeArgs(argc, argv, &storage, &headers);
+  if (absl::Status st = CheckFlags(args); !st.ok()) return Usage(std::string(st.message()));
   std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   if (positional.size() > 1) {

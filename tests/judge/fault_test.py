@@ -265,6 +265,11 @@ class FaultTest(unittest.TestCase):
             (["--prometheus=http://x", "--at=yesterday"], "not a time in Unix seconds"),
             (["--prometheus=http://x", "--basic-auth-user=u"], "go together"),
             (["--prometheus=http://x", "--bearer-token-file=/nonexistent"], "cannot read --bearer-token-file"),
+            (["--prometheus=http://x", "--no-such-flag=1"], "unknown flag --no-such-flag"),
+            (["--prometheus=http://x", "--threads=many"], "--threads=many"),
+            (["--prometheus=http://x", "--interval=0s"], "--interval must be positive"),
+            (["--prometheus"], "--prometheus needs a value"),
+            (["--prometheus=http://x", "extra"], "unexpected argument \"extra\""),
         ]:
             import subprocess
             proc = subprocess.run([judge_harness.JUDGE, *args], capture_output=True, text=True, timeout=30)
