@@ -86,6 +86,23 @@ class BackfillTest(unittest.TestCase):
         self.assertEqual(series, [6 * 4 + 2 * 3 + 8 * 2])
         self.assertEqual([v for n, _, v in samples if n == "leakwatch_judge_query_errors_total"], [0])
 
+    def test_small_batches_give_the_same_verdicts(self):
+        # 2,881 steps a series: at most 3,000 points a query reads one site at a time.
+        _, whole = self.judge(self.prom.end)
+        _, batched = self.judge(self.prom.end, "--max-points-per-query=3000")
+        lines = lambda text: sorted(l for l in text.splitlines()  # noqa: E731
+                                    if "leak_" in l and not l.startswith("#"))
+        self.assertTrue(lines(whole))
+        self.assertEqual(lines(whole), lines(batched))
+
+    def test_ranges_beyond_11000_points_are_split(self):
+        # Two days at 10 s are 17,281 points a series: Prometheus refuses one
+        # query of that many (400 bad_data), so the client must split it.
+        samples, _ = self.judge(self.prom.end, "--step=10s")
+        series = [v for n, _, v in samples if n == "leakwatch_judge_series_judged"]
+        self.assertEqual(series, [6 * 4 + 2 * 3 + 8 * 2])
+        self.assertEqual(len(judge_harness.verdicts(samples, SITE_SUSPECTED)), 7)
+
     def test_selector_and_group_by(self):
         samples, _ = self.judge(self.prom.end, '--selector={job="search"}')
         jobs = {l.get("job") for n, l, _ in samples if n == SITE_SUSPECTED}
