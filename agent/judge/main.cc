@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -31,7 +32,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "config/duration.h"
 #include "config/listen_address.h"
@@ -389,20 +389,22 @@ int main(int argc, char** argv) {
     return r.status.ok() ? 0 : 1;
   }
 
-  // SIGINT and SIGTERM end the service; they are taken by sigwait on a thread
-  // of their own, so they are blocked before any other thread starts.
+  // SIGINT and SIGTERM end the service at once, even in the middle of a cycle
+  // that waits on a slow query API: the judge is stateless, nothing is lost.
+  // They are taken by sigwait on a thread of their own, so they are blocked
+  // before any other thread starts.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  absl::Notification stop;
-  std::thread signal_thread([&] {
+  std::thread([stop_signals] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
-    stop.Notify();
-  });
-  signal_thread.detach();
+    std::fprintf(stderr, "leakwatch-judge: stopping (signal %d)\n", signal);
+    std::fflush(stderr);
+    std::_Exit(0);
+  }).detach();
 
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
@@ -418,11 +420,9 @@ int main(int argc, char** argv) {
                ports.empty() ? 0 : ports[0], s.client.base_url.c_str(),
                absl::FormatDuration(s.interval).c_str());
 
-  while (!stop.HasBeenNotified()) {
+  for (;;) {
     const absl::Time start = absl::Now();
     LogCycle(RunCycle(reader, judge, Now(s), s.threads, metrics.get()));
-    stop.WaitForNotificationWithTimeout(s.interval - (absl::Now() - start));
+    absl::SleepFor(s.interval - (absl::Now() - start));
   }
-  std::fprintf(stderr, "leakwatch-judge: stopping\n");
-  return 0;
 }

@@ -310,6 +310,15 @@ class FaultTest(unittest.TestCase):
                 judge.metrics(), "leakwatch_judge_last_success_timestamp_seconds") > last, 60)
             self.proxy.release.clear()
 
+            # SIGTERM ends the judge at once, even while a query hangs.
+            self.proxy.mode = "slow"
+            before = self.proxy.requests.get("slow", 0)
+            harness.wait_until("a hanging query", lambda: self.proxy.requests.get("slow", 0) > before, 30)
+            judge.proc.terminate()
+            self.assertEqual(judge.proc.wait(timeout=5), 0)
+            self.assertIn("stopping (signal 15)", judge.output())
+            self.proxy.mode = "ok"
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
