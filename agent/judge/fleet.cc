@@ -17,7 +17,17 @@ namespace {
 // The detector that judges the stitched series: the in-process production
 // rules (a day of history, the 26 h new-high guard, multi-scale evidence). The
 // only place that touches trend::Params.
-trend::Params StitchedSeriesParams() { return trend::ProductionPreset(); }
+// `min_growth` raises the growth bar of every scale above the stitched
+// series' random walk.
+trend::Params StitchedSeriesParams(double min_growth) {
+  trend::Params p = trend::ProductionPreset();
+  p.min_growth = std::max(p.min_growth, min_growth);
+  return p;
+}
+
+// The trend window of the production preset, over which the random walk is
+// measured.
+constexpr double kWalkWindow = 6 * 3600;
 
 // One grid point of one lifetime.
 struct Point {
@@ -31,6 +41,8 @@ struct Increment {
   double age;      // process age at the later point, seconds
   double delta;    // value change
   double dt;       // seconds between the two points
+  int lifetime;    // index of the lifetime in canonical order
+  bool young_seen;  // the lifetime started inside the judged range
   bool reference;  // of a lifetime that started before now - reference_seconds
 };
 
@@ -47,7 +59,9 @@ double ChooseWarmup(const std::vector<Increment>& increments, double level, cons
   // increments were dropped).
   double reference_seconds = 0;
   for (const Increment& inc : increments) {
-    if (inc.reference && inc.age >= p.min_warmup_seconds) reference_seconds += inc.dt;
+    if (inc.reference && inc.young_seen && inc.age >= p.min_warmup_seconds) {
+      reference_seconds += inc.dt;
+    }
   }
   const bool reference_only = reference_seconds >= p.warmup_min_bins * bin;
   // Age bins up to 2 x max_warmup; older ages share one last bin, which
@@ -55,7 +69,7 @@ double ChooseWarmup(const std::vector<Increment>& increments, double level, cons
   const int64_t bins = static_cast<int64_t>(std::ceil(2 * p.max_warmup_seconds / bin)) + 1;
   std::vector<double> sum(bins, 0), seconds(bins, 0);
   for (const Increment& inc : increments) {
-    if (reference_only && !inc.reference) continue;
+    if (!inc.young_seen || (reference_only && !inc.reference)) continue;
     const int64_t j = std::min<int64_t>(bins - 1, static_cast<int64_t>(inc.age / bin));
     if (j < 0) continue;
     sum[j] += inc.delta;
@@ -74,23 +88,35 @@ double ChooseWarmup(const std::vector<Increment>& increments, double level, cons
       ++covered;
     }
   }
-  if (covered < p.warmup_min_bins) return p.min_warmup_seconds;
+  // Too little seen of young ages to tell a warm-up: only old ages count.
+  if (covered < p.warmup_min_bins) return p.max_warmup_seconds;
   std::vector<double> late;
   for (int64_t j = last / 2; j <= last; ++j) {
     if (seconds[j] >= support) late.push_back(sum[j] / seconds[j]);
   }
   const double slope = trend::Median(late);
+  // How far the mean rate beyond W strays from the line by noise alone: the
+  // robust spread of the late bins' rates, for the hour-long bins the load's
+  // wander (correlated over an hour) makes of them. With lifetimes that
+  // restart together, age is time and the profile is the load's wander.
+  std::vector<double> deviations;
+  for (double r : late) deviations.push_back(std::abs(r - slope));
+  const double bin_noise = 1.4826 * trend::Median(deviations);
   // The smallest W after which the increments rise no faster than that line
   // by more than warmup_tolerance x the level per hour: whatever a warm-up
   // still adds after W reaches the stitched series once per lifetime, so a
   // tolerance per lifetime would grow with the restart rate.
   const double tolerance = p.warmup_tolerance * std::max(level, 1.0) / 3600;
   double tail_sum = 0, tail_seconds = 0;
+  int64_t tail_bins = 0;
   std::vector<double> excess(bins, 0);
   for (int64_t j = bins - 1; j >= 0; --j) {
     tail_sum += sum[j];
     tail_seconds += seconds[j];
-    excess[j] = tail_seconds > 0 ? tail_sum / tail_seconds - slope : 0;
+    if (seconds[j] >= support) ++tail_bins;
+    const double hours = std::max(1.0, static_cast<double>(tail_bins) * bin / 3600);
+    const double noise = p.warmup_noise_z * bin_noise * std::sqrt(bin / 3600 / hours);
+    excess[j] = tail_seconds > 0 ? tail_sum / tail_seconds - slope - noise : 0;
   }
   for (int64_t j = 0; j < bins; ++j) {
     const double w = static_cast<double>(j) * bin;
@@ -123,7 +149,9 @@ absl::Status ValidateFleetParams(const FleetParams& p) {
         {"warmup_bin_seconds", p.warmup_bin_seconds},
         {"warmup_tolerance", p.warmup_tolerance},
         {"warmup_margin", p.warmup_margin},
-        {"reference_seconds", p.reference_seconds}}) {
+        {"reference_seconds", p.reference_seconds},
+        {"walk_z", p.walk_z},
+        {"warmup_noise_z", p.warmup_noise_z}}) {
     if (absl::Status s = positive(name, v); !s.ok()) return s;
   }
   if (!Finite(p.min_warmup_seconds) || p.min_warmup_seconds < 0) {
@@ -241,7 +269,8 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
         const double t = (static_cast<double>(k0 + pts[i].k) + 0.5) * p.step_seconds;
         const double dt = static_cast<double>(pts[i].k - pts[i - 1].k) * p.step_seconds;
         increments.push_back(
-            {pts[i].k, t - start, smoothed - previous, dt, start < now - p.reference_seconds});
+            {pts[i].k, t - start, smoothed - previous, dt, static_cast<int>(l), start > from,
+             start < now - p.reference_seconds});
       }
       previous = smoothed;
     }
@@ -260,10 +289,44 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
   // 4. The fleet's increment per grid point and its typical level.
   std::vector<double> sum(grid, 0);
   std::vector<int> contributors(grid, 0);
+  std::vector<double> change(points.size(), 0), span(points.size(), 0);
   for (const Increment& inc : increments) {
     if (inc.age < warmup || inc.k < 0 || inc.k >= grid) continue;
     sum[inc.k] += inc.delta;
     ++contributors[inc.k];
+    change[inc.lifetime] += inc.delta;
+    span[inc.lifetime] += inc.dt;
+  }
+  // The random walk of the stitched series (see fleet.h, step 5): each
+  // lifetime adds its change from W to its end, whose noise (the load's
+  // wander, which does not telescope across lifetimes) accumulates. Its
+  // spread is the robust deviation of the lifetimes' changes around the
+  // common rate (a leak's growth is that rate, not noise).
+  std::vector<double> rates, residuals;
+  int64_t points_with_data = 0, contributions = 0;
+  for (int64_t k = 0; k < grid; ++k) {
+    if (contributors[k] == 0) continue;
+    ++points_with_data;
+    contributions += contributors[k];
+  }
+  int counted = 0;
+  for (size_t l = 0; l < points.size(); ++l) {
+    if (span[l] <= 0) continue;
+    ++counted;
+    if (span[l] >= p.smooth_seconds) rates.push_back(change[l] / span[l]);
+  }
+  if (rates.size() >= 3 && points_with_data > 0) {
+    const double rate = trend::Median(rates);
+    for (size_t l = 0; l < points.size(); ++l) {
+      if (span[l] >= p.smooth_seconds) residuals.push_back(std::abs(change[l] - rate * span[l]));
+    }
+    const double lifetime_sd = 1.4826 * trend::Median(residuals);
+    const double judged = static_cast<double>(points_with_data) * p.step_seconds;
+    const double mean_contributors =
+        static_cast<double>(contributions) / static_cast<double>(points_with_data);
+    // Lifetimes that end (or are cut by `now`) within one trend window.
+    const double ends = counted * std::min(1.0, kWalkWindow / judged);
+    verdict.walk_sd = lifetime_sd * std::sqrt(ends) / mean_contributors;
   }
   std::vector<double> mature;
   for (size_t l = 0; l < points.size(); ++l) {
@@ -295,7 +358,7 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
   if (series.t.empty()) return verdict;
 
   // 5. Judge the stitched series.
-  trend::SeriesDetector detector(StitchedSeriesParams());
+  trend::SeriesDetector detector(StitchedSeriesParams(p.walk_z * series.walk_sd));
   std::vector<double> recent_t, recent_x;  // 15-minute means of the last 6 h
   constexpr double kRecentWindow = 6 * 3600, kRecentMean = 900;
   double bucket_sum = 0;

@@ -88,11 +88,16 @@ struct FleetParams {
   double max_warmup_seconds = 12 * 3600;
   double warmup_bin_seconds = 900;
   double warmup_tolerance = 0.005;
+  // ... and by more than warmup_noise_z x the noise of that comparison.
+  double warmup_noise_z = 1;
   // A W above the minimum is multiplied by this.
   double warmup_margin = 1.5;
   // The age profile is that of the lifetimes that started more than this
   // before `now`, when they cover warmup_min_bins age bins (see ChooseWarmup).
   double reference_seconds = 86400;
+  // The detector's absolute growth bar is at least walk_z x the stitched
+  // series' random walk over a trend window (StitchedSeries::walk_sd).
+  double walk_z = 4;
   int warmup_min_bins = 4;
 };
 
@@ -119,6 +124,9 @@ struct StitchedSeries {
   int lifetimes = 0;
   double warmup_seconds = 0;
   double level = 0;
+  // The standard deviation of the series' random walk over 6 h (the
+  // lifetimes' changes that do not telescope), 0 with fewer than 3 lifetimes.
+  double walk_sd = 0;
 };
 StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& params);
 
