@@ -17,6 +17,7 @@
 #include "core/kinds.h"
 #include "core/sites.h"
 #include "core/symbolize.h"
+#include "core/thread_limit.h"
 #include "core/thread_name.h"
 #include "core/thread_record.h"
 
@@ -351,6 +352,7 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
   }
 
   snap.os_threads = OsThreadCount();
+  snap.os_threads_limit = OsThreadsLimit();
   snap.sites_in_use = SitesInUse();
   snap.sites_dropped_total = SitesDropped();
   return snap;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/adopted_threads.h"
 #include "core/histogram.h"
+#include "core/host_signals.h"
 #include "core/read_snapshot.h"
 #include "core/sites.h"
 #include "export/dump.h"
@@ -143,6 +144,11 @@ absl::Status Start(const Config& config) {
     // those hooks were dlopen()ed after the weak reference above was resolved.
     core::SetThreadAdoption(config.intercept.enabled && config.intercept.threads);
     AgentThreads agent_threads;  // the HTTP workers and the sampler below
+    // Every thread started below, and every thread those start later, blocks
+    // the host's signals; civetweb's threads set SIGPIPE to ignored as they
+    // start, and the host gets its disposition back (core/host_signals.h).
+    core::AgentThreadSignals signals_blocked;
+    core::HostSignalDispositions dispositions_kept;
     if (config.exporter.enabled) {
       exporter::HttpServer::Handlers handlers;
       handlers.metrics = [] {

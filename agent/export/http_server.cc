@@ -8,12 +8,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +26,10 @@
 #include "core/adopted_threads.h"
 
 namespace leakwatch::exporter {
+
+// civetweb's worker threads (besides its master thread).
+constexpr int kWorkerThreads = 2;
+constexpr char kWorkerThreadsText[] = "2";
 
 // The listening sockets of this process bound to one of `ports` (any port if
 // empty), except those in `before`. Used to find civetweb's own (it does not expose them): a port
@@ -57,6 +65,26 @@ struct HttpServer::Impl {
   std::string tls_pem_path;   // combined key+cert file for civetweb, removed at stop
   mg_context* ctx = nullptr;
   std::vector<int> listening_fds;  // civetweb's, found after start (see WakeForStop)
+
+  // civetweb's threads that have started (see AwaitThreads).
+  std::mutex started_mu;
+  std::condition_variable started_cv;
+  int threads_started ABSL_GUARDED_BY(started_mu) = 0;
+
+  void ThreadStarted() {
+    std::lock_guard<std::mutex> lock(started_mu);
+    ++threads_started;
+    started_cv.notify_all();
+  }
+
+  // Each civetweb thread sets SIGPIPE to ignored as it starts, before it calls
+  // init_thread: once all have called it, the caller can give the host its
+  // disposition back without a thread undoing that later (core/host_signals.h).
+  void AwaitThreads(int n) {
+    std::unique_lock<std::mutex> lock(started_mu);
+    started_cv.wait_for(lock, std::chrono::seconds(5),
+                        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return threads_started >= n; });
+  }
 
   ~Impl() {
     if (ctx != nullptr) {
@@ -159,8 +187,9 @@ int ServeNotFound(mg_connection* conn, void*) {
 int SilenceLog(const mg_connection*, const char*) { return 1; }
 
 // civetweb's threads are leakwatch's own: hooks loaded later never adopt them.
-void* MarkServerThread(const mg_context*, int) {
+void* MarkServerThread(const mg_context* ctx, int) {
   core::MarkAgentThread();
+  static_cast<HttpServer::Impl*>(mg_get_user_data(ctx))->ThreadStarted();
   return nullptr;
 }
 
@@ -264,7 +293,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
   }
 
   std::vector<const char*> options = {
-      "listening_ports",    ports.c_str(), "num_threads",       "2",
+      "listening_ports",    ports.c_str(), "num_threads",       kWorkerThreadsText,
       "request_timeout_ms", "10000",       "enable_keep_alive", "no"};
   if (!impl->tls_pem_path.empty()) {
     options.push_back("ssl_certificate");
@@ -278,6 +307,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.configuration_options = options.data();
+  init.user_data = impl.get();
   char error_text[256] = {};
   unsigned error_code = 0;
   mg_error_data error{&error_code, error_text, sizeof error_text};
@@ -288,6 +318,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
     return absl::UnavailableError(absl::StrCat("exporter.listen: cannot serve on ", config.listen,
                                                ": ", error_text[0] ? error_text : "start failed"));
   }
+  impl->AwaitThreads(1 + kWorkerThreads);  // the master and the workers
   mg_set_request_handler(impl->ctx, (config.path + "$").c_str(), &ServeMetrics, impl.get());
   if (config.debug_endpoint) {
     mg_set_request_handler(impl->ctx, "/debug/tasks$", &ServeDump, impl.get());

@@ -123,6 +123,11 @@ std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
   auto os_threads =
       Family("leakwatch_os_threads", "Threads of the process, from /proc.", MetricType::Gauge);
   if (snap.os_threads >= 0) os_threads.metric.push_back(Gauge(snap.os_threads));
+  auto threads_limit = Family("leakwatch_os_threads_limit",
+                              "Threads the process can have: the smallest of RLIMIT_NPROC, "
+                              "kernel.threads-max, kernel.pid_max and the cgroup's pids.max.",
+                              MetricType::Gauge);
+  if (snap.os_threads_limit >= 0) threads_limit.metric.push_back(Gauge(snap.os_threads_limit));
   auto sites = Family("leakwatch_sites", "Sites interned in the site table.", MetricType::Gauge);
   sites.metric.push_back(Gauge(snap.sites_in_use));
   auto dropped =
@@ -138,9 +143,10 @@ std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
   start.metric.push_back(Gauge(snap.process_start_time_seconds));
 
   for (MetricFamily* f :
-       {&tasks, &started, &finished, &long_lived, &oldest, &task_suspected, &task_growth, &blocked,
-        &stuck, &oldest_wait, &durations, &deadlocked, &site_suspected, &site_growth, &os_threads,
-        &sites, &dropped, &build, &start}) {
+       {&tasks,          &started,     &finished,       &long_lived,  &oldest,
+        &task_suspected, &task_growth, &blocked,        &stuck,       &oldest_wait,
+        &durations,      &deadlocked,  &site_suspected, &site_growth, &os_threads,
+        &threads_limit,  &sites,       &dropped,        &build,       &start}) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
   }
   return out;

@@ -55,6 +55,16 @@ TEST(MetricFamilies, HistogramBucketsAreCumulativeWithInf) {
   EXPECT_NE(text.find("leakwatch_os_threads 7"), std::string::npos);
 }
 
+TEST(MetricFamilies, ThreadLimitIsExportedOnlyWhenKnown) {
+  Snapshot s = MakeSnapshot();
+  s.os_threads_limit = 4096;
+  std::string text = prometheus::TextSerializer().Serialize(exporter::SnapshotToFamilies(s));
+  EXPECT_NE(text.find("\nleakwatch_os_threads_limit 4096\n"), std::string::npos) << text;
+  s.os_threads_limit = -1;
+  text = prometheus::TextSerializer().Serialize(exporter::SnapshotToFamilies(s));
+  EXPECT_EQ(text.find("leakwatch_os_threads_limit"), std::string::npos) << text;
+}
+
 TEST(MetricFamilies, LabelValuesAreEscaped) {
   Snapshot s = MakeSnapshot();
   s.sites[0].site = "weird \"name\"\\with\nnewline";

@@ -405,8 +405,8 @@ class ChartRules(unittest.TestCase):
         })
         groups = self.rule_groups(values)
         records = {r["record"]: r for g in groups for r in g["rules"] if "record" in r}
-        self.assertEqual(records["instance:leakwatch_os_threads_limit:constant"]["expr"],
-                         "0 * leakwatch_os_threads + 32768")
+        self.assertEqual(records["instance:leakwatch_os_threads_limit:or_default"]["expr"],
+                         "leakwatch_os_threads_limit or 0 * leakwatch_os_threads + 32768")
         alerts = alerts_of(groups)
         self.assertEqual(alerts["LeakwatchTasksStuck"]["expr"],
                          r"leakwatch_stuck_tasks{site!~`src/poll\.cc:42|Poller::Wait\(\)\+0x1c`} >= 50")

@@ -20,6 +20,11 @@
 //
 // Thread-safety: Start and Stop may be called from any thread; a second Start
 // while running returns FailedPreconditionError. Nothing here throws.
+//
+// Signals: every thread the agent starts (and every thread those start) blocks
+// all asynchronous signals, so a signal sent to the process always reaches one
+// of the program's threads, even when Start() runs before the program blocks
+// its own; Start() leaves every signal disposition as it found it.
 
 #ifndef LEAKWATCH_AGENT_H_
 #define LEAKWATCH_AGENT_H_

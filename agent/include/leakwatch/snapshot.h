@@ -67,6 +67,9 @@ struct Snapshot {
   int64_t taken_at_unix_nanos = 0;
   double process_start_time_seconds = 0;
   int64_t os_threads = 0;  // the kernel's count (/proc/self/status), -1 if unknown
+  // The smallest of RLIMIT_NPROC, kernel.threads-max, kernel.pid_max and the
+  // cgroup's pids.max: where pthread_create starts failing. -1 if none sets one.
+  int64_t os_threads_limit = -1;
   int64_t sites_in_use = 0;
   uint64_t sites_dropped_total = 0;
   std::vector<Kind> kinds;  // sorted by kind
