@@ -37,13 +37,13 @@ struct Point {
 
 // One increment of one lifetime: the change from its previous grid point.
 struct Increment {
-  int64_t k;       // grid index of the later point
-  double age;      // process age at the later point, seconds
-  double delta;    // value change
-  double dt;       // seconds between the two points
-  int lifetime;    // index of the lifetime in canonical order
+  int64_t k;        // grid index of the later point
+  double age;       // process age at the later point, seconds
+  double delta;     // value change
+  double dt;        // seconds between the two points
+  int lifetime;     // index of the lifetime in canonical order
   bool young_seen;  // the lifetime started inside the judged range
-  bool reference;  // of a lifetime that started before now - reference_seconds
+  bool reference;   // of a lifetime that started before now - reference_seconds
 };
 
 bool Finite(double x) { return std::isfinite(x); }
@@ -268,9 +268,8 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
       if (i > segment && pts[i - 1].k - pts[segment].k >= window - 1) {
         const double t = (static_cast<double>(k0 + pts[i].k) + 0.5) * p.step_seconds;
         const double dt = static_cast<double>(pts[i].k - pts[i - 1].k) * p.step_seconds;
-        increments.push_back(
-            {pts[i].k, t - start, smoothed - previous, dt, static_cast<int>(l), start > from,
-             start < now - p.reference_seconds});
+        increments.push_back({pts[i].k, t - start, smoothed - previous, dt, static_cast<int>(l),
+                              start > from, start < now - p.reference_seconds});
       }
       previous = smoothed;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -9,7 +10,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace leakwatch::judge {
@@ -36,19 +36,19 @@ class Cycle {
   }
 
   CycleResult Finish() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return std::move(result_);
   }
 
   std::vector<GroupVerdict> TakeVerdicts() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return std::move(verdicts_);
   }
 
  private:
   bool Fail(const absl::Status& status, double query_seconds) {
     failed_.store(true);
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (result_.status.ok()) result_.status = status;
     ++result_.queries_failed;
     result_.query_seconds += query_seconds;
@@ -75,13 +75,13 @@ class Cycle {
         series += SeriesOf(g);
       }
       const double judge_seconds = absl::ToDoubleSeconds(absl::Now() - t0);
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       result_.judge_seconds += judge_seconds;
       result_.series_judged += series;
       result_.groups += static_cast<int64_t>(verdicts.size());
       for (GroupVerdict& v : verdicts) verdicts_.push_back(std::move(v));
     }
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     result_.query_seconds += query_seconds;
     return true;
   }
@@ -92,7 +92,7 @@ class Cycle {
   const ReadPlan& plan_;
   std::atomic<size_t> next_{0};
   std::atomic<bool> failed_{false};
-  absl::Mutex mu_;
+  std::mutex mu_;
   CycleResult result_ ABSL_GUARDED_BY(mu_);
   std::vector<GroupVerdict> verdicts_ ABSL_GUARDED_BY(mu_);
 };

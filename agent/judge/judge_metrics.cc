@@ -1,5 +1,6 @@
 #include "judge/judge_metrics.h"
 
+#include <mutex>
 #include <utility>
 
 namespace leakwatch::judge {
@@ -30,19 +31,19 @@ JudgeMetrics::JudgeMetrics(std::vector<std::string> group_by) : group_by_(std::m
 
 void JudgeMetrics::Publish(std::vector<GroupVerdict> verdicts, int64_t series_judged,
                            double success_time) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   verdicts_ = std::move(verdicts);
   series_judged_ = series_judged;
   last_success_ = success_time;
 }
 
 void JudgeMetrics::AddQueryErrors(int64_t n) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   query_errors_ += n;
 }
 
 void JudgeMetrics::SetCycleDuration(double seconds) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   cycle_seconds_ = seconds;
 }
 
@@ -77,7 +78,7 @@ std::vector<MetricFamily> JudgeMetrics::Collect() const {
       Family("leakwatch_judge_cycle_duration_seconds",
              "Duration of the last judging cycle, queries included.", MetricType::Gauge);
 
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (const GroupVerdict& v : verdicts_) {
     std::vector<ClientMetric::Label> labels;
     for (size_t i = 0; i < group_by_.size(); ++i) {

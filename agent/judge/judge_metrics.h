@@ -25,11 +25,11 @@
 #include <prometheus/metric_family.h>
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "judge/fleet.h"
 #include "judge/history_reader.h"
 
@@ -57,7 +57,7 @@ class JudgeMetrics : public prometheus::Collectable {
 
  private:
   const std::vector<std::string> group_by_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::vector<GroupVerdict> verdicts_ ABSL_GUARDED_BY(mu_);
   int64_t series_judged_ ABSL_GUARDED_BY(mu_) = 0;
   double last_success_ ABSL_GUARDED_BY(mu_) = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <utility>
@@ -541,7 +542,7 @@ absl::StatusOr<std::vector<Labels>> PrometheusClient::SeriesLabels(
 
 void PrometheusClient::AddWarnings(const std::vector<std::string>& warnings) const {
   if (warnings.empty()) return;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (const std::string& w : warnings) {
     if (warnings_.size() < 10 &&
         std::find(warnings_.begin(), warnings_.end(), w) == warnings_.end()) {
@@ -551,7 +552,7 @@ void PrometheusClient::AddWarnings(const std::vector<std::string>& warnings) con
 }
 
 std::vector<std::string> PrometheusClient::TakeWarnings() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return std::exchange(warnings_, {});
 }
 

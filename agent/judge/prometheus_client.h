@@ -23,6 +23,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,7 +31,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace leakwatch::judge {
@@ -136,7 +136,7 @@ class PrometheusClient {
 
   ClientOptions options_;
   BaseUrl base_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   mutable std::vector<std::string> warnings_ ABSL_GUARDED_BY(mu_);
 };
 
