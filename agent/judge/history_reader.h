@@ -16,11 +16,11 @@
 // long-lived task kinds, and its stuck-task sites in batches of whole sites,
 // each batch holding at most `max_points_per_query` points (series x steps),
 // so no answer and no batch of histories in memory grows with the fleet.
-// 10,000 series x 3 days at one step a minute are 43 M points, read as about
-// 22 queries of 2 M points; each query is further split by the client so that
-// no series gets more than 11,000 points. The times are aligned to multiples
-// of `step`, so two judges (or a restarted one) read the same samples and give
-// the same verdicts.
+// 10,000 series x 2 days at one step a minute are 29 M points, read as about
+// 120 queries of 250,000 points (plus two per job); each query is further
+// split by the client so that no series gets more than 11,000 points. The times are aligned to
+// multiples of `step`, so two judges (or a restarted one) read the same samples and give the same
+// verdicts.
 //
 //   HistoryReader reader(client.get(), options);
 //   absl::StatusOr<ReadPlan> plan = reader.Plan(now);
@@ -52,7 +52,7 @@ namespace leakwatch::judge {
 struct ReaderOptions {
   std::string selector;  // extra matchers: `{namespace="shop"}`, or empty
   std::vector<std::string> group_by = {"job"};
-  absl::Duration lookback = absl::Hours(72);
+  absl::Duration lookback = absl::Hours(48);  // FleetParams' default
   absl::Duration step = absl::Minutes(1);
   int64_t max_points_per_query = 250'000;  // series x steps in one query
 };
