@@ -122,7 +122,8 @@ CycleResult RunCycle(const HistoryReader& reader, const JudgeFunction& judge, do
         return std::tie(a.metric, a.group_values, a.site, a.op, a.kind) <
                std::tie(b.metric, b.group_values, b.site, b.op, b.kind);
       });
-      metrics->Publish(std::move(verdicts), result.series_judged, absl::ToUnixSeconds(absl::Now()));
+      metrics->Publish(std::move(verdicts), result.series_judged,
+                       absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
     }
   }
   result.warnings = reader.TakeWarnings();
