@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
@@ -49,7 +51,16 @@ struct Increment {
 bool Finite(double x) { return std::isfinite(x); }
 
 // The warm-up age: see fleet.h, step 3. `level` is the group's median value.
-double ChooseWarmup(const std::vector<Increment>& increments, double level, const FleetParams& p) {
+// The warm-up: the age below which nothing counts, and the rate the pooled
+// age profile rises above its line, per age bin of warmup_bin_seconds.
+struct Warmup {
+  double age = 0;
+  std::vector<double> excess;  // per second; beyond its end, 0
+};
+
+Warmup ChooseWarmup(const std::vector<Increment>& increments, const FleetParams& p) {
+  Warmup warmup;
+  warmup.age = p.max_warmup_seconds;
   const double bin = p.warmup_bin_seconds;
   // The profile of the reference lifetimes (those that started before
   // now - reference_seconds) when they cover warmup_min_bins age bins, else of
@@ -68,16 +79,39 @@ double ChooseWarmup(const std::vector<Increment>& increments, double level, cons
   // counts in the rates beyond W but not in the profile's line.
   const int64_t bins = static_cast<int64_t>(std::ceil(2 * p.max_warmup_seconds / bin)) + 1;
   std::vector<double> sum(bins, 0), seconds(bins, 0);
+  // Per bin, the spread of the lifetimes' own rates in it (Welford), for the
+  // noise of the bin's mean rate.
+  std::vector<double> n_rates(bins, 0), mean_rate(bins, 0), m2_rate(bins, 0);
+  int open_lifetime = -1;
+  int64_t open_bin = -1;
+  double open_sum = 0, open_seconds = 0;
+  auto close = [&] {
+    if (open_bin < 0 || open_seconds < bin / 2) return;
+    const double r = open_sum / open_seconds;
+    n_rates[open_bin] += 1;
+    const double d = r - mean_rate[open_bin];
+    mean_rate[open_bin] += d / n_rates[open_bin];
+    m2_rate[open_bin] += d * (r - mean_rate[open_bin]);
+  };
   for (const Increment& inc : increments) {
     if (!inc.young_seen || (reference_only && !inc.reference)) continue;
     const int64_t j = std::min<int64_t>(bins - 1, static_cast<int64_t>(inc.age / bin));
     if (j < 0) continue;
     sum[j] += inc.delta;
     seconds[j] += inc.dt;
+    if (inc.lifetime != open_lifetime || j != open_bin) {
+      close();
+      open_lifetime = inc.lifetime;
+      open_bin = j;
+      open_sum = open_seconds = 0;
+    }
+    open_sum += inc.delta;
+    open_seconds += inc.dt;
   }
+  close();
   // The line of the profile: the median rate of the well-covered bins (at
   // least a quarter of the best-covered bin's data: one old lifetime's wander
-  // is not the profile) in the later half of the well-covered ages. A leak
+  // is not the profile) in the last third of the well-covered ages. A leak
   // rises at that rate at every age; a warm-up faster at first.
   const double support =
       std::max(bin, 0.25 * *std::max_element(seconds.begin(), seconds.end() - 1));
@@ -89,46 +123,29 @@ double ChooseWarmup(const std::vector<Increment>& increments, double level, cons
     }
   }
   // Too little seen of young ages to tell a warm-up: only old ages count.
-  if (covered < p.warmup_min_bins) return p.max_warmup_seconds;
+  if (covered < p.warmup_min_bins) return warmup;
   std::vector<double> late;
-  for (int64_t j = last / 2; j <= last; ++j) {
+  for (int64_t j = last - last / 3; j <= last; ++j) {
     if (seconds[j] >= support) late.push_back(sum[j] / seconds[j]);
   }
   const double slope = trend::Median(late);
-  // How far the mean rate beyond W strays from the line by noise alone: the
-  // robust spread of the late bins' rates, for the hour-long bins the load's
-  // wander (correlated over an hour) makes of them. With lifetimes that
-  // restart together, age is time and the profile is the load's wander.
-  std::vector<double> deviations;
-  for (double r : late) deviations.push_back(std::abs(r - slope));
-  const double bin_noise = 1.4826 * trend::Median(deviations);
-  // The smallest W after which the increments rise no faster than that line
-  // by more than warmup_tolerance x the level per hour: whatever a warm-up
-  // still adds after W reaches the stitched series once per lifetime, so a
-  // tolerance per lifetime would grow with the restart rate.
-  const double tolerance = p.warmup_tolerance * std::max(level, 1.0) / 3600;
-  double tail_sum = 0, tail_seconds = 0;
-  int64_t tail_bins = 0;
-  std::vector<double> excess(bins, 0);
-  for (int64_t j = bins - 1; j >= 0; --j) {
-    tail_sum += sum[j];
-    tail_seconds += seconds[j];
-    if (seconds[j] >= support) ++tail_bins;
-    const double hours = std::max(1.0, static_cast<double>(tail_bins) * bin / 3600);
-    const double noise = p.warmup_noise_z * bin_noise * std::sqrt(bin / 3600 / hours);
-    excess[j] = tail_seconds > 0 ? tail_sum / tail_seconds - slope - noise : 0;
+  // What the age profile rises faster than that line, per age bin: the
+  // healthy warm-up every lifetime goes through, taken out of every
+  // increment at that age (never put in: a profile below the line is left).
+  // A bin's rise counts only beyond warmup_z x the standard error of its mean
+  // rate (from the spread of its lifetimes' rates): taking out the positive
+  // part of every bin's noise pushed flat series down by a fifth of a 2 %/h
+  // leak and hid it.
+  warmup.excess.assign(bins, 0);
+  for (int64_t j = 0; j + 1 < bins && j <= last; ++j) {
+    if (seconds[j] < support) continue;
+    const double rise = sum[j] / seconds[j] - slope;
+    const double error =
+        n_rates[j] >= 2 ? std::sqrt(m2_rate[j] / (n_rates[j] - 1) / n_rates[j]) : 0;
+    warmup.excess[j] = std::max(0.0, rise - p.warmup_z * error);
   }
-  for (int64_t j = 0; j < bins; ++j) {
-    const double w = static_cast<double>(j) * bin;
-    if (w < p.min_warmup_seconds) continue;
-    if (w > p.max_warmup_seconds) break;
-    if (excess[j] <= tolerance) {
-      // A warm-up seen is skipped with a margin: the mean over lifetimes whose
-      // warm-ups differ still rises at W.
-      return w <= p.min_warmup_seconds ? w : std::min(p.max_warmup_seconds, w * p.warmup_margin);
-    }
-  }
-  return p.max_warmup_seconds;
+  warmup.age = p.min_warmup_seconds;
+  return warmup;
 }
 
 }  // namespace
@@ -141,17 +158,15 @@ absl::Status ValidateFleetParams(const FleetParams& p) {
     }
     return absl::OkStatus();
   };
-  for (const auto& [name, v] :
-       {std::pair<const char*, double>{"lookback_seconds", p.lookback_seconds},
-        {"step_seconds", p.step_seconds},
-        {"smooth_seconds", p.smooth_seconds},
-        {"max_gap_seconds", p.max_gap_seconds},
-        {"warmup_bin_seconds", p.warmup_bin_seconds},
-        {"warmup_tolerance", p.warmup_tolerance},
-        {"warmup_margin", p.warmup_margin},
-        {"reference_seconds", p.reference_seconds},
-        {"walk_z", p.walk_z},
-        {"warmup_noise_z", p.warmup_noise_z}}) {
+  for (const auto& [name, v] : {
+           std::pair<const char*, double>{"lookback_seconds", p.lookback_seconds},
+           {"step_seconds", p.step_seconds},
+           {"smooth_seconds", p.smooth_seconds},
+           {"max_gap_seconds", p.max_gap_seconds},
+           {"warmup_bin_seconds", p.warmup_bin_seconds},
+           {"reference_seconds", p.reference_seconds},
+           {"walk_z", p.walk_z},
+       }) {
     if (absl::Status s = positive(name, v); !s.ok()) return s;
   }
   if (!Finite(p.min_warmup_seconds) || p.min_warmup_seconds < 0) {
@@ -172,6 +187,10 @@ absl::Status ValidateFleetParams(const FleetParams& p) {
     return absl::InvalidArgumentError(
         absl::StrCat("FleetParams.lookback_seconds / step_seconds must be at most 1e6, got ",
                      p.lookback_seconds / p.step_seconds));
+  }
+  if (!Finite(p.warmup_z) || p.warmup_z < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FleetParams.warmup_z must be finite and >= 0, got ", p.warmup_z));
   }
   if (p.warmup_min_bins < 3) {
     return absl::InvalidArgumentError(
@@ -278,11 +297,8 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
   if (!judgeable || increments.empty()) return verdict;
 
   // 3. Warm-up age.
-  std::vector<double> values;
-  for (const std::vector<Point>& pts : points) {
-    for (const Point& pt : pts) values.push_back(pt.mean);
-  }
-  const double warmup = ChooseWarmup(increments, trend::Median(values), p);
+  const Warmup profile = ChooseWarmup(increments, p);
+  const double warmup = profile.age;
   verdict.warmup_seconds = warmup;
 
   // 4. The fleet's increment per grid point and its typical level.
@@ -291,9 +307,11 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
   std::vector<double> change(points.size(), 0), span(points.size(), 0);
   for (const Increment& inc : increments) {
     if (inc.age < warmup || inc.k < 0 || inc.k >= grid) continue;
-    sum[inc.k] += inc.delta;
+    const size_t j = static_cast<size_t>(inc.age / p.warmup_bin_seconds);
+    const double delta = inc.delta - (j < profile.excess.size() ? profile.excess[j] * inc.dt : 0);
+    sum[inc.k] += delta;
     ++contributors[inc.k];
-    change[inc.lifetime] += inc.delta;
+    change[inc.lifetime] += delta;
     span[inc.lifetime] += inc.dt;
   }
   // The random walk of the stitched series (see fleet.h, step 5): each

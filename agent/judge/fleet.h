@@ -20,34 +20,69 @@
 //     grid of `step_seconds` aligned to the absolute time axis, so that
 //     instances scraped at different offsets meet on the same points and two
 //     judges (or two cycles) see the same points.
-//  2. Increments, not levels. Within each lifetime, the change between
-//     consecutive grid points (at most `max_gap_seconds` apart: a scrape gap or
-//     an outage breaks the chain instead of reading as a jump) is one
-//     increment, tagged with the process age at which it happened. Restarts,
-//     rolling deploys with new instance names, autoscaling and a deploy's step
-//     to a new level all happen BETWEEN lifetimes, so they produce no increment
-//     at all; a leak produces the same positive increment in every lifetime.
-//  3. Warm-up. Increments at process ages below a warm-up age W never count.
-//     W is chosen per group from the data: the smallest age from
-//     `min_warmup_seconds` up (in steps of `warmup_bin_seconds`, at most
-//     `max_warmup_seconds`) after which the mean increment per age bin, pooled
-//     over all lifetimes, no longer falls with age (Mann–Kendall z above
-//     XX Lifetimes shorter
-//     than W (crash loops of minutes) contribute nothing.
+//  2. Increments, not levels. Within each lifetime, the change of the trailing
+//     `smooth_seconds` mean between consecutive grid points (at most
+//     `max_gap_seconds` apart: a scrape gap or an outage breaks the chain
+//     instead of reading as a jump) is one increment, tagged with the process
+//     age at which it happened. Restarts, rolling deploys with new instance
+//     names, autoscaling and a deploy's step to a new level all happen BETWEEN
+//     lifetimes, so they produce no increment at all; a leak produces the same
+//     positive increment in every lifetime. The increments of one lifetime sum
+//     to its last mean minus its first: with raw samples instead of 15-minute
+//     means, the noise of those two ends accumulated over the hundreds of
+//     lifetimes of a day into a random walk (+80 on a flat 400 over 48 h, 10
+//     replicas restarted every 4 h) that the detector took for growth.
+//  3. Warm-up. Increments below `min_warmup_seconds` of age never count
+//     (start-up transients; crash loops of minutes contribute nothing). The
+//     rest is corrected by the pooled age profile: the mean increment rate per
+//     `warmup_bin_seconds` of age over the lifetimes whose start lies in the
+//     judged range (and, when they cover `warmup_min_bins` bins, only those
+//     that started more than `reference_seconds` ago: the reference). Its line
+//     is the median rate of the last third of the well-covered ages (a quarter
+//     of the best-covered bin's data at least); whatever a bin rises above the
+//     line, beyond `warmup_z` x its standard error, is a healthy warm-up and
+//     is subtracted from every increment at that age. A leak rises at the line's
+//     rate at every age and is kept. Why each part:
+//       - a hard warm-up age W chosen from the profile flapped between cycles
+//         (the whole stitched series changed with it) and a per-lifetime
+//         tolerance grew with the restart rate (warm-up tails of 2-10 minutes
+//         after 30 minutes, 13 replicas restarted hourly, made the stitched
+//         series climb 6 %/h);
+//       - the reference keeps a deploy that ships a leak from reading as a
+//         warm-up (its young lifetimes rise, the older ones did not: W jumped
+//         to 6-12 h within hours of the deploy and the leak vanished);
+//       - lifetimes that started before the range have no young ages to show,
+//         and when no profile can be made only ages above
+//         `max_warmup_seconds` count;
+//       - the line from the later ages, not all of them: a single old
+//         lifetime's wander made it slope by 5 %/h.
 //  4. Stitching. At each grid point, the mean over the lifetimes that have an
 //     increment there is the fleet's increment; their running sum, plus the
-//     fleet's typical level (the median of the grid means of lifetimes older
-//     than W), is the stitched series: the per-process trajectory with the
-//     restarts taken out. A leak of r tasks per hour per process makes it rise
-//     by r per hour whether the group is one process that never restarts or
-//     thirty that restart every hour; the Poisson noise of n instances averages
-//     down by sqrt(n); a daily cycle shared by the instances telescopes into
-//     the same daily cycle one process would show.
+//     fleet's typical level (the median of the grid means of lifetimes past
+//     the minimum warm-up), is the stitched series: the per-process trajectory
+//     with the restarts taken out. A leak of r tasks per hour per process
+//     makes it rise by r per hour whether the group is one process that never
+//     restarts or thirty that restart every hour; the Poisson noise of n
+//     instances averages down by sqrt(n); a daily cycle shared by the
+//     instances telescopes into the daily cycle one process would show.
 //  5. Judgment. The stitched series is fed to trend::SeriesDetector with the
 //     production preset (guard of 26 h, a day of history before a verdict,
 //     multi-scale evidence, regime rule, confirmation); its verdict after the
-//     last point is the group's. Because the judge is stateless, the lookback
-//     must cover the day of history plus a trend window (default 2 days).
+//     last point is the group's. The load's wander does not telescope across
+//     lifetimes, so the stitched series random-walks by about
+//     2.8 % x level x sqrt(lifetimes ending per 6 h) / replicas over a trend
+//     window; the detector's absolute growth bar (min_growth) is raised to
+//     `walk_z` x that walk, estimated from the robust spread of the
+//     lifetimes' own changes around their common rate. Because the judge is
+//     stateless, the lookback must cover the day of history plus a trend
+//     window (default 2 days).
+//
+// Measured (tests/judge, `leakwatch-fleet-eval`; see the README's table and
+// the issue note): the method does NOT yet meet issue 16's goals. Warm-ups
+// slower than the restart period on fleets of 1-2 replicas and deploy steps
+// still raise false alarms; the reference profile's noise, subtracted where
+// positive, lowers the stitched series by a fraction of a small leak, so a
+// 2 %/h leak on 10 replicas restarted every 6 h takes about 14 h (goal 6 h).
 //
 // growth_per_hour is the detector's robust growth when suspected, else the
 // Theil–Sen slope of the stitched series' 15-minute means over the last 6 h:
@@ -79,26 +114,24 @@ struct FleetParams {
   double max_gap_seconds = 600;
   // Increments are those of each lifetime's trailing mean over this long.
   double smooth_seconds = 900;
-  // The warm-up age W (see 3. above): at least min, at most max, on age bins
-  // of warmup_bin_seconds; beyond W the increments rise no faster than the
-  // line of the pooled age profile's later half by more than
-  // warmup_tolerance x the group's median value per hour. With fewer than
-  // warmup_min_bins well-covered age bins, W is the minimum.
+  // Increments at ages below min_warmup_seconds never count (start-up
+  // transients); the pooled age profile (bins of warmup_bin_seconds) takes a
+  // healthy warm-up out of the rest (see 3. above). With fewer than
+  // warmup_min_bins well-covered age bins of lifetimes whose start is in
+  // range, only ages beyond max_warmup_seconds count.
   double min_warmup_seconds = 1800;
   double max_warmup_seconds = 12 * 3600;
   double warmup_bin_seconds = 900;
-  double warmup_tolerance = 0.005;
-  // ... and by more than warmup_noise_z x the noise of that comparison.
-  double warmup_noise_z = 1;
-  // A W above the minimum is multiplied by this.
-  double warmup_margin = 1.5;
+  int warmup_min_bins = 4;
+  // A bin of the profile's leading run counts as warm-up while it rises
+  // faster than the profile's line by more than warmup_z x a bin's noise.
+  double warmup_z = 0;
   // The age profile is that of the lifetimes that started more than this
   // before `now`, when they cover warmup_min_bins age bins (see ChooseWarmup).
   double reference_seconds = 86400;
   // The detector's absolute growth bar is at least walk_z x the stitched
   // series' random walk over a trend window (StitchedSeries::walk_sd).
   double walk_z = 4;
-  int warmup_min_bins = 4;
 };
 
 // Checks ranges (positive, finite, step <= max_gap, min <= max warm-up, ...);
