@@ -16,7 +16,7 @@ CMAKE_FLAGS ?=
 DEBS := build-essential cmake pkg-config git ca-certificates python3 python3-yaml \
         libabsl-dev prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev \
         libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
-        libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev \
+        libcpp-httplib-dev libssl-dev openssl nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev \
         prometheus prometheus-alertmanager curl procps mariadb-server \
         xz-utils zstd pigz coreutils lld \
         golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev python3-jsonschema

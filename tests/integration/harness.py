@@ -143,9 +143,12 @@ def find_tool(name):
 
 class Prometheus:
     """Debian's prometheus server on a free loopback port, scraping `targets`
-    every second, with optional rule files and an Alertmanager."""
+    every second, with optional rule files and an Alertmanager. `storage` names
+    an existing TSDB directory (e.g. backfilled by promtool) to serve instead of
+    a fresh one; `extra_args` are more server flags."""
 
-    def __init__(self, targets, rule_files=(), alertmanager_port=None, job="leakwatch-demo"):
+    def __init__(self, targets, rule_files=(), alertmanager_port=None, job="leakwatch-demo",
+                 storage=None, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="leakwatch-prom-")
         self.port = free_port()
         lines = ["global:", "  scrape_interval: 1s", "  evaluation_interval: 1s"]
@@ -163,8 +166,8 @@ class Prometheus:
         self.log = open(os.path.join(self.dir, "prometheus.log"), "w+")
         self.proc = subprocess.Popen(
             [find_tool("prometheus"), f"--config.file={config}",
-             f"--storage.tsdb.path={os.path.join(self.dir, 'data')}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
+             f"--storage.tsdb.path={storage or os.path.join(self.dir, 'data')}",
+             f"--web.listen-address=127.0.0.1:{self.port}", *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
         wait_until("Prometheus to be ready", self._ready_or_dead, 60)

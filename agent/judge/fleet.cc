@@ -1,0 +1,410 @@
+#include "judge/fleet.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "trend/detector.h"
+#include "trend/statistics.h"
+
+namespace leakwatch::judge {
+namespace {
+
+// The detector that judges the stitched series: the in-process production
+// rules (a day of history, the 26 h new-high guard, multi-scale evidence). The
+// only place that touches trend::Params.
+// `min_growth` raises the growth bar of every scale above the stitched
+// series' random walk.
+trend::Params StitchedSeriesParams(double min_growth) {
+  trend::Params p = trend::ProductionPreset();
+  p.min_growth = std::max(p.min_growth, min_growth);
+  return p;
+}
+
+// The trend window of the production preset, over which the random walk is
+// measured.
+constexpr double kWalkWindow = 6 * 3600;
+
+// One grid point of one lifetime.
+struct Point {
+  int64_t k;    // grid index from the start of the judged range
+  double mean;  // mean of the lifetime's samples in that grid step
+};
+
+// One increment of one lifetime: the change from its previous grid point.
+struct Increment {
+  int64_t k;        // grid index of the later point
+  double age;       // process age at the later point, seconds
+  double delta;     // value change
+  double dt;        // seconds between the two points
+  int lifetime;     // index of the lifetime in canonical order
+  bool young_seen;  // the lifetime started inside the judged range
+  bool reference;   // of a lifetime that started before now - reference_seconds
+};
+
+bool Finite(double x) { return std::isfinite(x); }
+
+// The warm-up age: see fleet.h, step 3. `level` is the group's median value.
+// The warm-up: the age below which nothing counts, and the rate the pooled
+// age profile rises above its line, per age bin of warmup_bin_seconds.
+struct Warmup {
+  double age = 0;
+  std::vector<double> excess;  // per second; beyond its end, 0
+};
+
+Warmup ChooseWarmup(const std::vector<Increment>& increments, const FleetParams& p) {
+  Warmup warmup;
+  warmup.age = p.max_warmup_seconds;
+  const double bin = p.warmup_bin_seconds;
+  // The profile of the reference lifetimes (those that started before
+  // now - reference_seconds) when they cover warmup_min_bins age bins, else of
+  // all: a deploy that ships a leak makes its young lifetimes rise while the
+  // older ones stayed flat, which the profile of all lifetimes took for a
+  // warm-up (W rose to 6-12 h within hours of the deploy and the leak's
+  // increments were dropped).
+  double reference_seconds = 0;
+  for (const Increment& inc : increments) {
+    if (inc.reference && inc.young_seen && inc.age >= p.min_warmup_seconds) {
+      reference_seconds += inc.dt;
+    }
+  }
+  const bool reference_only = reference_seconds >= p.warmup_min_bins * bin;
+  // Age bins up to 2 x max_warmup; older ages share one last bin, which
+  // counts in the rates beyond W but not in the profile's line.
+  const int64_t bins = static_cast<int64_t>(std::ceil(2 * p.max_warmup_seconds / bin)) + 1;
+  std::vector<double> sum(bins, 0), seconds(bins, 0);
+  // Per bin, the spread of the lifetimes' own rates in it (Welford), for the
+  // noise of the bin's mean rate.
+  std::vector<double> n_rates(bins, 0), mean_rate(bins, 0), m2_rate(bins, 0);
+  int open_lifetime = -1;
+  int64_t open_bin = -1;
+  double open_sum = 0, open_seconds = 0;
+  auto close = [&] {
+    if (open_bin < 0 || open_seconds < bin / 2) return;
+    const double r = open_sum / open_seconds;
+    n_rates[open_bin] += 1;
+    const double d = r - mean_rate[open_bin];
+    mean_rate[open_bin] += d / n_rates[open_bin];
+    m2_rate[open_bin] += d * (r - mean_rate[open_bin]);
+  };
+  for (const Increment& inc : increments) {
+    if (!inc.young_seen || (reference_only && !inc.reference)) continue;
+    const int64_t j = std::min<int64_t>(bins - 1, static_cast<int64_t>(inc.age / bin));
+    if (j < 0) continue;
+    sum[j] += inc.delta;
+    seconds[j] += inc.dt;
+    if (inc.lifetime != open_lifetime || j != open_bin) {
+      close();
+      open_lifetime = inc.lifetime;
+      open_bin = j;
+      open_sum = open_seconds = 0;
+    }
+    open_sum += inc.delta;
+    open_seconds += inc.dt;
+  }
+  close();
+  // The line of the profile: the median rate of the well-covered bins (at
+  // least a quarter of the best-covered bin's data: one old lifetime's wander
+  // is not the profile) in the last third of the well-covered ages. A leak
+  // rises at that rate at every age; a warm-up faster at first.
+  const double support =
+      std::max(bin, 0.25 * *std::max_element(seconds.begin(), seconds.end() - 1));
+  int64_t last = -1, covered = 0;
+  for (int64_t j = 0; j + 1 < bins; ++j) {
+    if (seconds[j] >= support) {
+      last = j;
+      ++covered;
+    }
+  }
+  // Too little seen of young ages to tell a warm-up: only old ages count.
+  if (covered < p.warmup_min_bins) return warmup;
+  std::vector<double> late;
+  for (int64_t j = last - last / 3; j <= last; ++j) {
+    if (seconds[j] >= support) late.push_back(sum[j] / seconds[j]);
+  }
+  const double slope = trend::Median(late);
+  // What the age profile rises faster than that line, per age bin: the
+  // healthy warm-up every lifetime goes through, taken out of every
+  // increment at that age (never put in: a profile below the line is left).
+  // A bin's rise counts only beyond warmup_z x the standard error of its mean
+  // rate (from the spread of its lifetimes' rates): taking out the positive
+  // part of every bin's noise pushed flat series down by a fifth of a 2 %/h
+  // leak and hid it.
+  warmup.excess.assign(bins, 0);
+  for (int64_t j = 0; j + 1 < bins && j <= last; ++j) {
+    if (seconds[j] < support) continue;
+    const double rise = sum[j] / seconds[j] - slope;
+    const double error =
+        n_rates[j] >= 2 ? std::sqrt(m2_rate[j] / (n_rates[j] - 1) / n_rates[j]) : 0;
+    warmup.excess[j] = std::max(0.0, rise - p.warmup_z * error);
+  }
+  warmup.age = p.min_warmup_seconds;
+  return warmup;
+}
+
+}  // namespace
+
+absl::Status ValidateFleetParams(const FleetParams& p) {
+  auto positive = [](const char* name, double v) -> absl::Status {
+    if (!Finite(v) || v <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("FleetParams.", name, " must be positive and finite, got ", v));
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& [name, v] : {
+           std::pair<const char*, double>{"lookback_seconds", p.lookback_seconds},
+           {"step_seconds", p.step_seconds},
+           {"smooth_seconds", p.smooth_seconds},
+           {"max_gap_seconds", p.max_gap_seconds},
+           {"warmup_bin_seconds", p.warmup_bin_seconds},
+           {"reference_seconds", p.reference_seconds},
+           {"walk_z", p.walk_z},
+       }) {
+    if (absl::Status s = positive(name, v); !s.ok()) return s;
+  }
+  if (!Finite(p.min_warmup_seconds) || p.min_warmup_seconds < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "FleetParams.min_warmup_seconds must be finite and >= 0, got ", p.min_warmup_seconds));
+  }
+  if (!Finite(p.max_warmup_seconds) || p.max_warmup_seconds < p.min_warmup_seconds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FleetParams.max_warmup_seconds (", p.max_warmup_seconds,
+                     ") must be finite and >= min_warmup_seconds (", p.min_warmup_seconds, ")"));
+  }
+  if (p.max_gap_seconds < p.step_seconds) {
+    return absl::InvalidArgumentError(absl::StrCat("FleetParams.max_gap_seconds (",
+                                                   p.max_gap_seconds, ") must be >= step_seconds (",
+                                                   p.step_seconds, ")"));
+  }
+  if (p.lookback_seconds / p.step_seconds > 1e6) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FleetParams.lookback_seconds / step_seconds must be at most 1e6, got ",
+                     p.lookback_seconds / p.step_seconds));
+  }
+  if (!Finite(p.warmup_z) || p.warmup_z < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FleetParams.warmup_z must be finite and >= 0, got ", p.warmup_z));
+  }
+  if (p.warmup_min_bins < 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FleetParams.warmup_min_bins must be at least 3, got ", p.warmup_min_bins));
+  }
+  return absl::OkStatus();
+}
+
+StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& p) {
+  StitchedSeries verdict;
+  const bool judgeable = Finite(now) && ValidateFleetParams(p).ok();
+  const double from = now - p.lookback_seconds;
+  // Grid indices are absolute (floor(t / step)) relative to the first one in
+  // range, so that grid points do not move with `now`.
+  const int64_t k0 = judgeable ? static_cast<int64_t>(std::floor(from / p.step_seconds)) : 0;
+  const int64_t grid =
+      judgeable ? static_cast<int64_t>(std::floor(now / p.step_seconds)) - k0 + 1 : 0;
+
+  std::unordered_set<std::string_view> instances;
+  std::vector<Increment> increments;
+  std::vector<std::vector<Point>> points(history.lifetimes.size());
+  std::vector<double> starts(history.lifetimes.size(), 0);
+  // A canonical order, so that sums (and verdicts) do not depend on the order
+  // the reader delivered the lifetimes in.
+  std::vector<size_t> order(history.lifetimes.size());
+  for (size_t l = 0; l < order.size(); ++l) order[l] = l;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const Lifetime& x = history.lifetimes[a];
+    const Lifetime& y = history.lifetimes[b];
+    const double tx = x.t.empty() ? 0 : x.t.front(), ty = y.t.empty() ? 0 : y.t.front();
+    if (x.instance != y.instance) return x.instance < y.instance;
+    if (x.process_start != y.process_start) return x.process_start < y.process_start;
+    return tx < ty;
+  });
+  for (size_t l = 0; l < history.lifetimes.size(); ++l) {
+    const Lifetime& life = history.lifetimes[order[l]];
+    const size_t n = std::min(life.t.size(), life.value.size());
+    if (!judgeable) {  // counts only: lifetimes with a sample up to `now`
+      for (size_t i = 0; i < n; ++i) {
+        if (Finite(life.t[i]) && Finite(life.value[i]) && !(life.t[i] > now)) {
+          instances.insert(life.instance);
+          ++verdict.lifetimes;
+          break;
+        }
+      }
+      continue;
+    }
+    std::vector<Point>& pts = points[l];
+    double sum = 0;
+    int count = 0;
+    int64_t open = -1;
+    double first_t = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const double t = life.t[i], x = life.value[i];
+      if (!Finite(t) || !Finite(x) || t > now || !(t > from)) continue;
+      const int64_t k = static_cast<int64_t>(std::floor(t / p.step_seconds)) - k0;
+      if (k < open) continue;  // out of order: dropped
+      if (open < 0) first_t = t;
+      if (k != open && count > 0) {
+        pts.push_back({open, sum / count});
+        sum = 0;
+        count = 0;
+      }
+      open = k;
+      sum += x;
+      ++count;
+    }
+    if (count > 0) pts.push_back({open, sum / count});
+    if (pts.empty()) continue;
+    instances.insert(life.instance);
+    ++verdict.lifetimes;
+    // Age from the process start when it is known and consistent, else from
+    // the first sample seen.
+    const double start = life.process_start > 0 && life.process_start <= first_t + p.step_seconds
+                             ? life.process_start
+                             : first_t;
+    starts[l] = start;
+    // Increments of the trailing smooth_seconds mean (see fleet.h, step 2),
+    // within segments that no gap breaks.
+    const int64_t window =
+        std::max<int64_t>(1, static_cast<int64_t>(std::llround(p.smooth_seconds / p.step_seconds)));
+    size_t segment = 0, tail = 0;
+    double window_sum = 0, previous = 0;
+    for (size_t i = 0; i < pts.size(); ++i) {
+      if (i > 0 &&
+          static_cast<double>(pts[i].k - pts[i - 1].k) * p.step_seconds > p.max_gap_seconds) {
+        segment = tail = i;
+        window_sum = 0;
+      }
+      window_sum += pts[i].mean;
+      while (pts[tail].k <= pts[i].k - window) window_sum -= pts[tail++].mean;
+      const double smoothed = window_sum / static_cast<double>(i + 1 - tail);
+      // Counted once the window before this point was full.
+      if (i > segment && pts[i - 1].k - pts[segment].k >= window - 1) {
+        const double t = (static_cast<double>(k0 + pts[i].k) + 0.5) * p.step_seconds;
+        const double dt = static_cast<double>(pts[i].k - pts[i - 1].k) * p.step_seconds;
+        increments.push_back({pts[i].k, t - start, smoothed - previous, dt, static_cast<int>(l),
+                              start > from, start < now - p.reference_seconds});
+      }
+      previous = smoothed;
+    }
+  }
+  verdict.instances = static_cast<int>(instances.size());
+  if (!judgeable || increments.empty()) return verdict;
+
+  // 3. Warm-up age.
+  const Warmup profile = ChooseWarmup(increments, p);
+  const double warmup = profile.age;
+  verdict.warmup_seconds = warmup;
+
+  // 4. The fleet's increment per grid point and its typical level.
+  std::vector<double> sum(grid, 0);
+  std::vector<int> contributors(grid, 0);
+  std::vector<double> change(points.size(), 0), span(points.size(), 0);
+  for (const Increment& inc : increments) {
+    if (inc.age < warmup || inc.k < 0 || inc.k >= grid) continue;
+    const size_t j = static_cast<size_t>(inc.age / p.warmup_bin_seconds);
+    const double delta = inc.delta - (j < profile.excess.size() ? profile.excess[j] * inc.dt : 0);
+    sum[inc.k] += delta;
+    ++contributors[inc.k];
+    change[inc.lifetime] += delta;
+    span[inc.lifetime] += inc.dt;
+  }
+  // The random walk of the stitched series (see fleet.h, step 5): each
+  // lifetime adds its change from W to its end, whose noise (the load's
+  // wander, which does not telescope across lifetimes) accumulates. Its
+  // spread is the robust deviation of the lifetimes' changes around the
+  // common rate (a leak's growth is that rate, not noise).
+  std::vector<double> rates, residuals;
+  int64_t points_with_data = 0, contributions = 0;
+  for (int64_t k = 0; k < grid; ++k) {
+    if (contributors[k] == 0) continue;
+    ++points_with_data;
+    contributions += contributors[k];
+  }
+  int counted = 0;
+  for (size_t l = 0; l < points.size(); ++l) {
+    if (span[l] <= 0) continue;
+    ++counted;
+    if (span[l] >= p.smooth_seconds) rates.push_back(change[l] / span[l]);
+  }
+  if (rates.size() >= 3 && points_with_data > 0) {
+    const double rate = trend::Median(rates);
+    for (size_t l = 0; l < points.size(); ++l) {
+      if (span[l] >= p.smooth_seconds) residuals.push_back(std::abs(change[l] - rate * span[l]));
+    }
+    const double lifetime_sd = 1.4826 * trend::Median(residuals);
+    const double judged = static_cast<double>(points_with_data) * p.step_seconds;
+    const double mean_contributors =
+        static_cast<double>(contributions) / static_cast<double>(points_with_data);
+    // Lifetimes that end (or are cut by `now`) within one trend window.
+    const double ends = counted * std::min(1.0, kWalkWindow / judged);
+    verdict.walk_sd = lifetime_sd * std::sqrt(ends) / mean_contributors;
+  }
+  std::vector<double> mature;
+  for (size_t l = 0; l < points.size(); ++l) {
+    for (const Point& pt : points[l]) {
+      const double t = (static_cast<double>(k0 + pt.k) + 0.5) * p.step_seconds;
+      if (t - starts[l] >= warmup) mature.push_back(pt.mean);
+    }
+  }
+  if (mature.empty()) return verdict;
+  verdict.level = trend::Median(mature);
+
+  double stitched = verdict.level;
+  for (int64_t k = 0; k < grid; ++k) {
+    if (contributors[k] == 0) continue;
+    stitched += sum[k] / contributors[k];
+    verdict.t.push_back((static_cast<double>(k0 + k) + 0.5) * p.step_seconds);
+    verdict.x.push_back(stitched);
+  }
+  return verdict;
+}
+
+FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetParams& p) {
+  const StitchedSeries series = StitchGroup(history, now, p);
+  FleetVerdict verdict;
+  verdict.instances = series.instances;
+  verdict.lifetimes = series.lifetimes;
+  verdict.warmup_seconds = series.warmup_seconds;
+  verdict.level = series.level;
+  if (series.t.empty()) return verdict;
+
+  // 5. Judge the stitched series.
+  trend::SeriesDetector detector(StitchedSeriesParams(p.walk_z * series.walk_sd));
+  std::vector<double> recent_t, recent_x;  // 15-minute means of the last 6 h
+  constexpr double kRecentWindow = 6 * 3600, kRecentMean = 900;
+  double bucket_sum = 0;
+  int64_t bucket = -1, bucket_count = 0;
+  for (size_t i = 0; i < series.t.size(); ++i) {
+    const double t = series.t[i], x = series.x[i];
+    detector.Add(t, x, 0);
+    if (t > now - kRecentWindow) {
+      const int64_t b = static_cast<int64_t>(std::floor(t / kRecentMean));
+      if (b != bucket && bucket_count > 0) {
+        recent_t.push_back((static_cast<double>(bucket) + 0.5) * kRecentMean);
+        recent_x.push_back(bucket_sum / static_cast<double>(bucket_count));
+        bucket_sum = 0;
+        bucket_count = 0;
+      }
+      bucket = b;
+      bucket_sum += x;
+      ++bucket_count;
+    }
+  }
+  if (bucket_count > 0) {
+    recent_t.push_back((static_cast<double>(bucket) + 0.5) * kRecentMean);
+    recent_x.push_back(bucket_sum / static_cast<double>(bucket_count));
+  }
+  const trend::Verdict& v = detector.verdict();
+  verdict.suspected = v.suspected;
+  verdict.growth_per_hour =
+      v.suspected ? v.growth_per_hour : trend::TheilSenSlope(recent_t, recent_x) * 3600;
+  return verdict;
+}
+
+}  // namespace leakwatch::judge

@@ -1,0 +1,428 @@
+// leakwatch-judge: judges every selected service across its instances and
+// process lifetimes from the history Prometheus keeps, and serves the verdicts
+// as leakwatch_judge_* metrics. See --help and the README.
+
+#include <prometheus/exposer.h>
+#include <prometheus/text_serializer.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "config/duration.h"
+#include "config/listen_address.h"
+#include "judge/fleet.h"
+#include "judge/history_reader.h"
+#include "judge/judge_cycle.h"
+#include "judge/judge_metrics.h"
+#include "judge/prometheus_client.h"
+
+ABSL_FLAG(std::string, prometheus, "",
+          "base URL of the Prometheus query API (required), e.g. http://127.0.0.1:9090 or "
+          "http://mimir:8080/prometheus");
+ABSL_FLAG(std::string, listen, "127.0.0.1:9466", "address to serve the judge's /metrics on");
+ABSL_FLAG(std::string, interval, "1m", "time between judging cycles");
+ABSL_FLAG(std::string, lookback, "",
+          "history read per cycle (default: what the fleet judge needs, FleetParams' "
+          "lookback: a day before any verdict plus a trend window)");
+ABSL_FLAG(std::string, step, "",
+          "resolution of the history read (default: the fleet judge's grid step, 1m)");
+ABSL_FLAG(std::string, selector, "", "extra label matchers, e.g. {namespace=\"shop\"}");
+ABSL_FLAG(std::string, group_by, "job",
+          "comma-separated labels a verdict is per (with site and op, or kind); they replace "
+          "job in the verdict metrics");
+ABSL_FLAG(bool, once, false, "judge once, print the metrics on stdout and exit");
+ABSL_FLAG(std::string, at, "",
+          "judge as of this time (Unix seconds), seeing only data up to it (a backtest with "
+          "--once)");
+ABSL_FLAG(std::string, bearer_token_file, "", "file holding a bearer token for the API");
+ABSL_FLAG(std::string, basic_auth_user, "", "user for HTTP basic auth");
+ABSL_FLAG(std::string, basic_auth_password_file, "", "file holding the basic-auth password");
+ABSL_FLAG(std::string, ca_file, "", "PEM file of CAs to verify an https API with");
+ABSL_FLAG(std::vector<std::string>, header, {},
+          "extra request header 'Name: value' (repeatable), e.g. 'X-Scope-OrgID: tenant'");
+ABSL_FLAG(std::string, query_timeout, "2m", "timeout of one query attempt");
+ABSL_FLAG(int, query_attempts, 3, "attempts per query (retries back off from 1s, doubling)");
+ABSL_FLAG(int, threads, 2, "jobs read and judged at once");
+ABSL_FLAG(bool, query_gzip, false,
+          "ask for gzip-compressed answers (for slow links: a sixth of the bytes, but the "
+          "server spends a core compressing)");
+ABSL_FLAG(int64_t, max_points_per_query, 250'000,
+          "series x steps in one query (bounds the memory of an answer)");
+ABSL_FLAG(int64_t, max_response_bytes, int64_t{512} << 20, "larger answers fail the query");
+
+namespace {
+
+constexpr char kUsage[] =
+    R"(leakwatch-judge --prometheus=URL [options]
+
+Every --interval, reads back from Prometheus' query API the history of
+leakwatch_stuck_tasks, leakwatch_tasks_long_lived and process_start_time_seconds
+of every selected job, judges each (job, site, op) and (job, kind) across all
+its instances and process lifetimes together, and serves the verdicts on
+--listen's /metrics:
+  leakwatch_judge_site_leak_suspected{job,site,op}       0/1
+  leakwatch_judge_site_leak_growth_per_hour{job,site,op}  per process
+  leakwatch_judge_task_leak_suspected{job,kind}           0/1
+  leakwatch_judge_task_leak_growth_per_hour{job,kind}     per process
+  leakwatch_judge_last_success_timestamp_seconds, leakwatch_judge_query_errors_total,
+  leakwatch_judge_series_judged, leakwatch_judge_cycle_duration_seconds
+A failed cycle keeps the last verdicts (see last_success). With --once, judges
+once, prints the metrics and exits (0, or 1 when the cycle failed).
+Flags may be written with - or _ (--group-by or --group_by). Bad usage exits 2.)";
+
+// Known flags that the issue spells with dashes; absl flags use underscores.
+constexpr const char* kDashed[] = {"group-by",
+                                   "bearer-token-file",
+                                   "basic-auth-user",
+                                   "basic-auth-password-file",
+                                   "ca-file",
+                                   "query-timeout",
+                                   "query-attempts",
+                                   "max-points-per-query",
+                                   "max-response-bytes",
+                                   "query-gzip"};
+
+// Rewrites --dashed-names to --underscored_names, and takes every --header
+// out of argv (absl keeps only the last value of a repeated flag).
+std::vector<char*> NormalizeArgs(int argc, char** argv, std::vector<std::string>* storage,
+                                 std::vector<std::string>* headers) {
+  storage->reserve(argc);
+  std::vector<char*> out;
+  out.push_back(argv[0]);
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (; i < argc; ++i) out.push_back(argv[i]);
+      break;
+    }
+    for (const char* name : kDashed) {
+      for (const char* prefix : {"--", "-"}) {
+        const std::string dashed = absl::StrCat(prefix, name);
+        if (arg == dashed || absl::StartsWith(arg, dashed + "=")) {
+          std::string underscored = name;
+          std::replace(underscored.begin(), underscored.end(), '-', '_');
+          arg = absl::StrCat(prefix, underscored, arg.substr(dashed.size()));
+        }
+      }
+    }
+    if (absl::StartsWith(arg, "--header=") || absl::StartsWith(arg, "-header=")) {
+      headers->push_back(arg.substr(arg.find('=') + 1));
+      continue;
+    }
+    if ((arg == "--header" || arg == "-header") && i + 1 < argc) {
+      headers->push_back(argv[++i]);
+      continue;
+    }
+    storage->push_back(std::move(arg));
+    out.push_back(storage->back().data());
+  }
+  return out;
+}
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "leakwatch-judge: %s\n", message.c_str());
+  return 2;
+}
+
+// absl's parser exits 1 on an unknown flag or a bad value; bad usage is exit
+// status 2 here, so every `--name[=value]` is checked first.
+absl::Status CheckFlags(const std::vector<char*>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) continue;
+    const size_t eq = arg.find('=');
+    absl::string_view name = arg.substr(0, eq);
+    // absl's own flags (--help, --flagfile, ...) are left to absl.
+    if (absl::StartsWith(name, "help") || name == "version" || name == "only_check_args" ||
+        name == "flagfile" || name == "fromenv" || name == "tryfromenv" || name == "undefok") {
+      continue;
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && absl::StartsWith(name, "no")) {
+      // --noonce: the negation of a bool flag.
+      const absl::CommandLineFlag* negated = absl::FindCommandLineFlag(name.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>() && eq == absl::string_view::npos)
+        continue;
+    }
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
+    }
+    std::string value;
+    if (eq != absl::string_view::npos) {
+      value = std::string(arg.substr(eq + 1));
+    } else if (flag->IsOfType<bool>()) {
+      continue;
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, "=", value, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadSecret(const std::string& flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read --", flag, " ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret(absl::StripTrailingAsciiWhitespace(text.str()));
+  if (secret.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", path, " is empty"));
+  }
+  return secret;
+}
+
+absl::StatusOr<absl::Duration> PositiveDuration(const std::string& flag, const std::string& text) {
+  absl::StatusOr<absl::Duration> d = leakwatch::config::ParseDuration(text);
+  if (!d.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", d.status().message()));
+  if (*d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be positive"));
+  }
+  return *d;
+}
+
+struct Settings {
+  leakwatch::judge::ClientOptions client;
+  leakwatch::judge::ReaderOptions reader;
+  leakwatch::judge::FleetParams fleet;
+  absl::Duration interval;
+  bool once = false;
+  bool has_at = false;
+  double at = 0;
+  std::string listen;
+  int threads = 2;
+};
+
+// Every flag checked; the error is a usage error.
+absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& headers) {
+  Settings s;
+  s.client.base_url = absl::GetFlag(FLAGS_prometheus);
+  if (s.client.base_url.empty()) return absl::InvalidArgumentError("--prometheus=URL is required");
+  if (absl::Status st = leakwatch::judge::ParseBaseUrl(s.client.base_url).status(); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--prometheus: ", st.message()));
+  }
+  for (const std::string& h : headers) {
+    auto parsed = leakwatch::judge::ParseHeader(h);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--header: ", parsed.status().message()));
+    }
+    s.client.headers.push_back(*parsed);
+  }
+  const std::string token_file = absl::GetFlag(FLAGS_bearer_token_file);
+  const std::string user = absl::GetFlag(FLAGS_basic_auth_user);
+  const std::string password_file = absl::GetFlag(FLAGS_basic_auth_password_file);
+  if (!token_file.empty() && !user.empty()) {
+    return absl::InvalidArgumentError(
+        "--bearer-token-file and --basic-auth-user exclude each other (one Authorization header)");
+  }
+  if (user.empty() != password_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--basic-auth-user and --basic-auth-password-file go together");
+  }
+  if (!token_file.empty()) {
+    auto token = ReadSecret("bearer-token-file", token_file);
+    if (!token.ok()) return token.status();
+    s.client.bearer_token = *token;
+  }
+  if (!user.empty()) {
+    auto password = ReadSecret("basic-auth-password-file", password_file);
+    if (!password.ok()) return password.status();
+    s.client.basic_auth_user = user;
+    s.client.basic_auth_password = *password;
+  }
+  s.client.ca_file = absl::GetFlag(FLAGS_ca_file);
+  if (!s.client.ca_file.empty() && !std::ifstream(s.client.ca_file)) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read --ca-file ", s.client.ca_file));
+  }
+  auto timeout = PositiveDuration("query-timeout", absl::GetFlag(FLAGS_query_timeout));
+  if (!timeout.ok()) return timeout.status();
+  s.client.timeout = *timeout;
+  s.client.max_attempts = absl::GetFlag(FLAGS_query_attempts);
+  if (s.client.max_attempts < 1 || s.client.max_attempts > 10) {
+    return absl::InvalidArgumentError("--query-attempts must be 1..10");
+  }
+  if (absl::GetFlag(FLAGS_max_response_bytes) < 1024) {
+    return absl::InvalidArgumentError("--max-response-bytes must be at least 1024");
+  }
+  s.client.max_response_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_response_bytes));
+  s.client.gzip = absl::GetFlag(FLAGS_query_gzip);
+
+  auto selector = leakwatch::judge::SelectorMatchers(absl::GetFlag(FLAGS_selector));
+  if (!selector.ok()) return selector.status();
+  s.reader.selector = absl::GetFlag(FLAGS_selector);
+  auto group_by = leakwatch::judge::ParseGroupBy(absl::GetFlag(FLAGS_group_by));
+  if (!group_by.ok()) return group_by.status();
+  s.reader.group_by = *group_by;
+  const std::string lookback = absl::GetFlag(FLAGS_lookback);
+  if (!lookback.empty()) {
+    auto d = PositiveDuration("lookback", lookback);
+    if (!d.ok()) return d.status();
+    s.fleet.lookback_seconds = absl::ToDoubleSeconds(*d);
+  }
+  const std::string step = absl::GetFlag(FLAGS_step);
+  if (!step.empty()) {
+    auto d = PositiveDuration("step", step);
+    if (!d.ok()) return d.status();
+    s.fleet.step_seconds = absl::ToDoubleSeconds(*d);
+  }
+  if (absl::Status st = leakwatch::judge::ValidateFleetParams(s.fleet); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--lookback/--step: ", st.message()));
+  }
+  s.reader.lookback = absl::Seconds(s.fleet.lookback_seconds);
+  s.reader.step = absl::Seconds(s.fleet.step_seconds);
+  s.reader.max_points_per_query = absl::GetFlag(FLAGS_max_points_per_query);
+  if (s.reader.max_points_per_query < 1000) {
+    return absl::InvalidArgumentError("--max-points-per-query must be at least 1000");
+  }
+  auto interval = PositiveDuration("interval", absl::GetFlag(FLAGS_interval));
+  if (!interval.ok()) return interval.status();
+  s.interval = *interval;
+  s.once = absl::GetFlag(FLAGS_once);
+  const std::string at = absl::GetFlag(FLAGS_at);
+  if (!at.empty()) {
+    if (!absl::SimpleAtod(at, &s.at) || !std::isfinite(s.at) || s.at <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--at=\"", at, "\" is not a time in Unix seconds"));
+    }
+    s.has_at = true;
+  }
+  s.listen = absl::GetFlag(FLAGS_listen);
+  if (!s.once) {
+    auto address = leakwatch::config::ParseListenAddress(s.listen);
+    if (!address.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--listen: ", address.status().message()));
+    }
+  }
+  s.threads = absl::GetFlag(FLAGS_threads);
+  if (s.threads < 1 || s.threads > 64) return absl::InvalidArgumentError("--threads must be 1..64");
+  return s;
+}
+
+double Now(const Settings& s) {
+  return s.has_at ? s.at : absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+}
+
+void LogCycle(const leakwatch::judge::CycleResult& r) {
+  for (const std::string& w : r.warnings) {
+    std::fprintf(stderr, "leakwatch-judge: the query API warns: %s\n", w.c_str());
+  }
+  if (r.status.ok()) {
+    std::fprintf(stderr,
+                 "leakwatch-judge: judged %lld groups (%lld series) in %.2fs "
+                 "(queries %.2fs, judging %.2fs)\n",
+                 static_cast<long long>(r.groups), static_cast<long long>(r.series_judged),
+                 r.wall_seconds, r.query_seconds, r.judge_seconds);
+  } else {
+    std::fprintf(stderr, "leakwatch-judge: cycle failed, keeping the last verdicts: %s\n",
+                 std::string(r.status.message()).c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "judge/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  std::vector<std::string> storage, headers;
+  std::vector<char*> args = NormalizeArgs(argc, argv, &storage, &headers);
+  if (absl::Status st = CheckFlags(args); !st.ok()) return Usage(std::string(st.message()));
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (positional.size() > 1) {
+    return Usage(absl::StrCat("unexpected argument \"", positional[1], "\" (see --help)"));
+  }
+  absl::StatusOr<Settings> settings = SettingsFromFlags(headers);
+  if (!settings.ok()) return Usage(std::string(settings.status().message()));
+  const Settings& s = *settings;
+
+  auto client = leakwatch::judge::PrometheusClient::Create(s.client);
+  if (!client.ok()) return Usage(std::string(client.status().message()));
+  leakwatch::judge::HistoryReader reader(client->get(), s.reader);
+  const leakwatch::judge::FleetParams fleet = s.fleet;
+  const leakwatch::judge::JudgeFunction judge = [fleet](const leakwatch::judge::GroupHistory& h,
+                                                        double now) {
+    return leakwatch::judge::JudgeGroup(h, now, fleet);
+  };
+  auto metrics = std::make_shared<leakwatch::judge::JudgeMetrics>(s.reader.group_by);
+
+  if (s.once) {
+    leakwatch::judge::CycleResult r = RunCycle(reader, judge, Now(s), s.threads, metrics.get());
+    LogCycle(r);
+    std::fputs(prometheus::TextSerializer().Serialize(metrics->Collect()).c_str(), stdout);
+    return r.status.ok() ? 0 : 1;
+  }
+
+  // SIGINT and SIGTERM end the service at once, even in the middle of a cycle
+  // that waits on a slow query API: the judge is stateless, nothing is lost.
+  // They are taken by sigwait on a thread of their own, so they are blocked
+  // before any other thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::thread([stop_signals] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    std::fprintf(stderr, "leakwatch-judge: stopping (signal %d)\n", signal);
+    std::fflush(stderr);
+    std::_Exit(0);
+  }).detach();
+
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(s.listen);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "leakwatch-judge: cannot serve /metrics on %s: %s\n", s.listen.c_str(),
+                 e.what());
+    return 1;
+  }
+  exposer->RegisterCollectable(metrics);
+  const std::vector<int> ports = exposer->GetListeningPorts();
+  std::fprintf(stderr, "leakwatch-judge: serving /metrics on port %d, judging %s every %s\n",
+               ports.empty() ? 0 : ports[0], s.client.base_url.c_str(),
+               absl::FormatDuration(s.interval).c_str());
+
+  for (;;) {
+    const absl::Time start = absl::Now();
+    LogCycle(RunCycle(reader, judge, Now(s), s.threads, metrics.get()));
+    absl::SleepFor(s.interval - (absl::Now() - start));
+  }
+}
