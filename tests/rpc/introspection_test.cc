@@ -121,6 +121,9 @@ TEST_F(Introspection, GetSnapshotShowsKindsSitesAndTasks) {
 
 TEST_F(Introspection, TasksAreListedOnlyAsFarAsAsked) {
   Blocked blocked;
+  // The blocked thread registers as a task when it starts: wait for it.
+  testutil::WaitForSnapshot(
+      [](const Snapshot& s) { return testutil::BlockedAt(s, kHeldSite, Op::kMutex) == 1; });
   v1::GetSnapshotRequest request;  // max_tasks 0
   v1::Snapshot reply;
   ASSERT_TRUE(stub_->GetSnapshot(WithDeadline().get(), request, &reply).ok());
