@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "noise.h"
 
 namespace leakwatch::trendtest {
 namespace {
@@ -18,49 +19,8 @@ constexpr int64_t kStep = 60;           // one sample a minute
 constexpr double kHour = 3600;
 constexpr double kDay = 86400;
 
-// splitmix64: tiny, fast, and specified bit-for-bit (unlike <random>'s
-// distributions), so every platform writes the same set.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-  double Uniform(double lo, double hi) { return lo + (hi - lo) * Uniform(); }
-  double LogUniform(double lo, double hi) { return std::exp(Uniform(std::log(lo), std::log(hi))); }
-  double Normal() {
-    const double u1 = 1.0 - Uniform();  // (0, 1]
-    const double u2 = Uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
-  }
-  int64_t Poisson(double mean) {
-    if (!(mean > 0)) return 0;
-    if (mean < 30) {  // Knuth
-      const double limit = std::exp(-mean);
-      int64_t k = 0;
-      double p = Uniform();
-      while (p > limit) {
-        ++k;
-        p *= Uniform();
-      }
-      return k;
-    }
-    const double x = std::round(mean + std::sqrt(mean) * Normal());
-    return x < 0 ? 0 : static_cast<int64_t>(x);
-  }
-
- private:
-  uint64_t state_;
-};
-
-uint64_t Hash(const std::string& text, uint64_t h) {
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
-}
+using testnoise::Hash;
+using testnoise::Rng;
 
 // Mean-reverting noise with a given correlation time, stationary N(0, 1).
 class Wander {
