@@ -5,7 +5,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <string_view>
+#include <vector>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 
 namespace leakwatch::core {
 namespace {
@@ -47,34 +51,21 @@ int64_t Smaller(int64_t a, int64_t b) {
 bool PidsCgroup(const ThreadLimitSources& s, std::string& dir, std::string& path) {
   std::string text;
   if (!ReadFile(s.proc_root + "/self/cgroup", text)) return false;
-  std::string_view rest = text;
   bool found = false;
-  while (!rest.empty()) {
-    const size_t eol = rest.find('\n');
-    std::string_view line = rest.substr(0, eol);
-    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
-    const size_t first = line.find(':');
-    const size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
-    if (second == std::string_view::npos) continue;
-    const std::string_view controllers = line.substr(first + 1, second - first - 1);
-    const std::string_view cgroup = line.substr(second + 1);
-    bool pids = false;
-    for (size_t at = 0; at <= controllers.size();) {
-      const size_t comma = controllers.find(',', at);
-      const std::string_view c = controllers.substr(
-          at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
-      if (c == "pids") pids = true;
-      if (comma == std::string_view::npos) break;
-      at = comma + 1;
-    }
-    if (pids) {  // v1 wins: where it is mounted, v2 has no pids controller
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    // hierarchy-id:controllers:path (the path may itself hold colons)
+    const std::vector<absl::string_view> fields = absl::StrSplit(line, absl::MaxSplits(':', 2));
+    if (fields.size() != 3) continue;
+    const std::vector<absl::string_view> controllers = absl::StrSplit(fields[1], ',');
+    if (absl::c_linear_search(controllers, "pids")) {
+      // v1 wins: where it is mounted, v2 has no pids controller
       dir = s.cgroup_root + "/pids";
-      path = std::string(cgroup);
+      path = std::string(fields[2]);
       return true;
     }
-    if (line.substr(0, second + 1) == "0::") {
+    if (fields[0] == "0" && fields[1].empty()) {
       dir = s.cgroup_root;
-      path = std::string(cgroup);
+      path = std::string(fields[2]);
       found = true;
     }
   }

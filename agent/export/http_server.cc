@@ -29,7 +29,6 @@ namespace leakwatch::exporter {
 
 // civetweb's worker threads (besides its master thread).
 constexpr int kWorkerThreads = 2;
-constexpr char kWorkerThreadsText[] = "2";
 
 // The listening sockets of this process bound to one of `ports` (any port if
 // empty), except those in `before`. Used to find civetweb's own (it does not expose them): a port
@@ -292,8 +291,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
     ports += "s";
   }
 
+  const std::string num_threads = absl::StrCat(kWorkerThreads);
   std::vector<const char*> options = {
-      "listening_ports",    ports.c_str(), "num_threads",       kWorkerThreadsText,
+      "listening_ports",    ports.c_str(), "num_threads",       num_threads.c_str(),
       "request_timeout_ms", "10000",       "enable_keep_alive", "no"};
   if (!impl->tls_pem_path.empty()) {
     options.push_back("ssl_certificate");
