@@ -7,8 +7,11 @@
 #include <cstdlib>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "trend/detector.h"
 #include "trend/statistics.h"
@@ -16,20 +19,15 @@
 namespace leakwatch::judge {
 namespace {
 
-// The detector that judges the stitched series: the in-process production
-// rules (a day of history, the 26 h new-high guard, multi-scale evidence). The
-// only place that touches trend::Params.
-// `min_growth` raises the growth bar of every scale above the stitched
-// series' random walk.
-trend::Params StitchedSeriesParams(double min_growth) {
-  trend::Params p = trend::ProductionPreset();
+// The detector that judges the stitched series: params.detector (by default
+// the in-process production rules: a day of history, the 26 h new-high guard,
+// multi-scale evidence), with its growth bar raised to `min_growth` (above
+// the stitched series' random walk).
+trend::Params StitchedSeriesParams(const FleetParams& params, double min_growth) {
+  trend::Params p = params.detector;
   p.min_growth = std::max(p.min_growth, min_growth);
   return p;
 }
-
-// The trend window of the production preset, over which the random walk is
-// measured.
-constexpr double kWalkWindow = 6 * 3600;
 
 // One grid point of one lifetime.
 struct Point {
@@ -150,6 +148,49 @@ Warmup ChooseWarmup(const std::vector<Increment>& increments, const FleetParams&
 
 }  // namespace
 
+absl::Status SetFleetParam(FleetParams& params, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected NAME=VALUE, got \"", assignment, "\""));
+  }
+  const std::string name = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  if (absl::StartsWith(name, "detector.")) {
+    return trend::SetParam(params.detector, assignment.substr(sizeof("detector.") - 1));
+  }
+  if (name == "warmup_min_bins") {
+    int parsed = 0;
+    if (!absl::SimpleAtoi(value, &parsed)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " wants an integer, got \"", value, "\""));
+    }
+    params.warmup_min_bins = parsed;
+    return absl::OkStatus();
+  }
+  static constexpr std::pair<const char*, double FleetParams::*> kFields[] = {
+      {"lookback_seconds", &FleetParams::lookback_seconds},
+      {"step_seconds", &FleetParams::step_seconds},
+      {"max_gap_seconds", &FleetParams::max_gap_seconds},
+      {"smooth_seconds", &FleetParams::smooth_seconds},
+      {"min_warmup_seconds", &FleetParams::min_warmup_seconds},
+      {"max_warmup_seconds", &FleetParams::max_warmup_seconds},
+      {"warmup_bin_seconds", &FleetParams::warmup_bin_seconds},
+      {"warmup_z", &FleetParams::warmup_z},
+      {"reference_seconds", &FleetParams::reference_seconds},
+      {"walk_z", &FleetParams::walk_z},
+  };
+  for (const auto& [field, member] : kFields) {
+    if (name != field) continue;
+    double parsed = 0;
+    if (!absl::SimpleAtod(value, &parsed)) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " wants a number, got \"", value, "\""));
+    }
+    params.*member = parsed;
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown fleet parameter \"", name, "\""));
+}
+
 absl::Status ValidateFleetParams(const FleetParams& p) {
   auto positive = [](const char* name, double v) -> absl::Status {
     if (!Finite(v) || v <= 0) {
@@ -195,6 +236,9 @@ absl::Status ValidateFleetParams(const FleetParams& p) {
   if (p.warmup_min_bins < 3) {
     return absl::InvalidArgumentError(
         absl::StrCat("FleetParams.warmup_min_bins must be at least 3, got ", p.warmup_min_bins));
+  }
+  if (absl::Status s = trend::ValidateParams(p.detector); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("FleetParams.detector.", s.message()));
   }
   return absl::OkStatus();
 }
@@ -342,7 +386,8 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
     const double mean_contributors =
         static_cast<double>(contributions) / static_cast<double>(points_with_data);
     // Lifetimes that end (or are cut by `now`) within one trend window.
-    const double ends = counted * std::min(1.0, kWalkWindow / judged);
+    const double walk_window = absl::ToDoubleSeconds(p.detector.trend_window);
+    const double ends = counted * std::min(1.0, walk_window / judged);
     verdict.walk_sd = lifetime_sd * std::sqrt(ends) / mean_contributors;
   }
   std::vector<double> mature;
@@ -375,18 +420,20 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
   if (series.t.empty()) return verdict;
 
   // 5. Judge the stitched series.
-  trend::SeriesDetector detector(StitchedSeriesParams(p.walk_z * series.walk_sd));
-  std::vector<double> recent_t, recent_x;  // 15-minute means of the last 6 h
-  constexpr double kRecentWindow = 6 * 3600, kRecentMean = 900;
+  trend::SeriesDetector detector(StitchedSeriesParams(p, p.walk_z * series.walk_sd));
+  // Floor-window means of the last trend window (15 minutes, 6 h).
+  std::vector<double> recent_t, recent_x;
+  const double recent_window = absl::ToDoubleSeconds(p.detector.trend_window);
+  const double recent_mean = absl::ToDoubleSeconds(p.detector.floor_window);
   double bucket_sum = 0;
   int64_t bucket = -1, bucket_count = 0;
   for (size_t i = 0; i < series.t.size(); ++i) {
     const double t = series.t[i], x = series.x[i];
     detector.Add(t, x, 0);
-    if (t > now - kRecentWindow) {
-      const int64_t b = static_cast<int64_t>(std::floor(t / kRecentMean));
+    if (t > now - recent_window) {
+      const int64_t b = static_cast<int64_t>(std::floor(t / recent_mean));
       if (b != bucket && bucket_count > 0) {
-        recent_t.push_back((static_cast<double>(bucket) + 0.5) * kRecentMean);
+        recent_t.push_back((static_cast<double>(bucket) + 0.5) * recent_mean);
         recent_x.push_back(bucket_sum / static_cast<double>(bucket_count));
         bucket_sum = 0;
         bucket_count = 0;
@@ -397,7 +444,7 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
     }
   }
   if (bucket_count > 0) {
-    recent_t.push_back((static_cast<double>(bucket) + 0.5) * kRecentMean);
+    recent_t.push_back((static_cast<double>(bucket) + 0.5) * recent_mean);
     recent_x.push_back(bucket_sum / static_cast<double>(bucket_count));
   }
   const trend::Verdict& v = detector.verdict();

@@ -108,10 +108,12 @@
 #ifndef LEAKWATCH_JUDGE_FLEET_H_
 #define LEAKWATCH_JUDGE_FLEET_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "judge/history.h"
+#include "trend/params.h"
 
 namespace leakwatch::judge {
 
@@ -144,11 +146,21 @@ struct FleetParams {
   // The detector's absolute growth bar is at least walk_z x the stitched
   // series' random walk over a trend window (StitchedSeries::walk_sd).
   double walk_z = 4;
+  // The detector that judges the stitched series (step 5): the in-process
+  // production rules. Its min_growth is raised by walk_z as above.
+  trend::Params detector = trend::ProductionPreset();
 };
 
-// Checks ranges (positive, finite, step <= max_gap, min <= max warm-up, ...);
-// the error names the field.
+// Checks ranges (positive, finite, step <= max_gap, min <= max warm-up, ...)
+// and the detector's parameters (trend::ValidateParams); the error names the
+// field.
 absl::Status ValidateFleetParams(const FleetParams& params);
+
+// Sets one field from text, `name=value`: a FleetParams field by its name
+// (`min_warmup_seconds=900`) or a detector parameter as `detector.NAME=VALUE`
+// with a name of trend::ParamFields() (`detector.confirm_time=15m`). For the
+// evaluation's --set. Ranges are checked by ValidateFleetParams, not here.
+absl::Status SetFleetParam(FleetParams& params, const std::string& assignment);
 
 struct FleetVerdict {
   bool suspected = false;

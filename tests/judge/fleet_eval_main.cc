@@ -6,6 +6,11 @@
 //   leakwatch-fleet-eval [--seeds 2-3] [--per-family 20] [--days 5]
 //                        [--every-minutes 10] [--threads 2] [--grid-per-cell 4]
 //                        [--families rolling,leak_2pct] [--no-grid]
+//                        [--grid-replicas 1,3,10,30] [--grid-restart-hours 0,2,6,24]
+//                        [--grid-rates 0.02,0.1] [--set NAME=VALUE ...]
+//
+// --set changes one judge parameter (judge::SetFleetParam: a FleetParams
+// field, or detector.NAME for the stitched series' detector), to try one out.
 //
 // Seeds 2 and 3 chose the parameters; seed 1 is held out (the goal test runs
 // a part of it).
@@ -25,7 +30,8 @@ int Usage(const std::string& why) {
   std::fprintf(stderr,
                "leakwatch-fleet-eval: %s\nusage: leakwatch-fleet-eval [--seeds A-B] "
                "[--per-family N] [--days D] [--every-minutes M] [--threads T] "
-               "[--grid-per-cell N] [--families a,b,...] [--no-grid]\n",
+               "[--grid-per-cell N] [--families a,b,...] [--no-grid] [--grid-replicas N,...] "
+               "[--grid-restart-hours H,...] [--grid-rates R,...] [--set NAME=VALUE]\n",
                why.c_str());
   return 2;
 }
@@ -40,6 +46,9 @@ int main(int argc, char** argv) {
   std::string dump;
   double at_hour = -1;
   std::vector<std::string> families = FleetFamilies();
+  leakwatch::judge::FleetParams params;
+  std::vector<int> grid_replicas = {1, 3, 10, 30};
+  std::vector<double> grid_restarts = {0, 2, 6, 24}, grid_rates = {0.02, 0.10};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--no-grid") {
@@ -69,6 +78,31 @@ int main(int argc, char** argv) {
       dump = value;
     } else if (arg == "--at-hour") {
       if (!absl::SimpleAtod(value, &at_hour)) return Usage("--at-hour wants hours");
+    } else if (arg == "--set") {
+      if (absl::Status st = leakwatch::judge::SetFleetParam(params, value); !st.ok()) {
+        return Usage(std::string(st.message()));
+      }
+      if (absl::Status st = leakwatch::judge::ValidateFleetParams(params); !st.ok()) {
+        return Usage(std::string(st.message()));
+      }
+    } else if (arg == "--grid-replicas" || arg == "--grid-restart-hours" || arg == "--grid-rates") {
+      std::vector<double> list;
+      for (absl::string_view v : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        double d = 0;
+        if (!absl::SimpleAtod(v, &d) || d < 0) return Usage(arg + " wants numbers, e.g. 2,6");
+        list.push_back(d);
+      }
+      if (list.empty()) return Usage(arg + " wants numbers, e.g. 2,6");
+      if (arg == "--grid-replicas") {
+        grid_replicas.assign(list.begin(), list.end());
+        for (int n : grid_replicas) {
+          if (n < 1) return Usage("--grid-replicas wants counts of at least 1");
+        }
+      } else if (arg == "--grid-restart-hours") {
+        grid_restarts = list;
+      } else {
+        grid_rates = list;
+      }
     } else if (arg == "--families") {
       families = absl::StrSplit(value, ',', absl::SkipEmpty());
       for (const std::string& f : families) {
@@ -82,7 +116,6 @@ int main(int argc, char** argv) {
   }
   std::vector<uint64_t> seeds;
   for (int s = first_seed; s <= last_seed; ++s) seeds.push_back(static_cast<uint64_t>(s));
-  const leakwatch::judge::FleetParams params;
   if (!dump.empty()) {
     // FAMILY:SEED:INDEX — the verdicts over time, and the stitched series as
     // of --at-hour (hours after the first sample).
@@ -155,7 +188,7 @@ int main(int argc, char** argv) {
     std::printf("latency against replicas and restart period (%d jobs per cell and seed)\n\n",
                 per_cell);
     const std::vector<GridCell> cells =
-        EvaluateGrid({1, 3, 10, 30}, {0, 2, 6, 24}, {0.02, 0.10}, seeds, per_cell, days, params,
+        EvaluateGrid(grid_replicas, grid_restarts, grid_rates, seeds, per_cell, days, params,
                      every * 60.0, threads);
     std::printf("%s\n", FormatGrid(cells).c_str());
   }

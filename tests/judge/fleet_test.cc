@@ -116,6 +116,39 @@ TEST(JudgeGroupTest, ValidateNamesTheBadField) {
   EXPECT_NE(ValidateFleetParams(p).message().find("lookback_seconds"), std::string::npos);
 }
 
+TEST(JudgeGroupTest, ValidateChecksTheDetectorsParamsToo) {
+  FleetParams p;
+  p.detector.min_floors = 1;
+  const absl::Status s = ValidateFleetParams(p);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("FleetParams.detector.min_floors"), std::string::npos) << s;
+}
+
+TEST(SetFleetParamTest, SetsFleetFieldsAndDetectorParams) {
+  FleetParams p;
+  ASSERT_TRUE(SetFleetParam(p, "min_warmup_seconds=900").ok());
+  EXPECT_EQ(p.min_warmup_seconds, 900);
+  ASSERT_TRUE(SetFleetParam(p, "warmup_min_bins=6").ok());
+  EXPECT_EQ(p.warmup_min_bins, 6);
+  ASSERT_TRUE(SetFleetParam(p, "detector.confirm_time=15m").ok());
+  EXPECT_EQ(p.detector.confirm_time, absl::Minutes(15));
+  EXPECT_TRUE(ValidateFleetParams(p).ok());
+}
+
+TEST(SetFleetParamTest, BadAssignmentsNameWhatIsWrong) {
+  FleetParams p;
+  absl::Status s = SetFleetParam(p, "walk_z");
+  EXPECT_NE(s.message().find("NAME=VALUE"), std::string::npos) << s;
+  s = SetFleetParam(p, "no_such=1");
+  EXPECT_NE(s.message().find("no_such"), std::string::npos) << s;
+  s = SetFleetParam(p, "walk_z=high");
+  EXPECT_NE(s.message().find("walk_z"), std::string::npos) << s;
+  s = SetFleetParam(p, "warmup_min_bins=2.5");
+  EXPECT_NE(s.message().find("warmup_min_bins"), std::string::npos) << s;
+  EXPECT_FALSE(SetFleetParam(p, "detector.no_such=1").ok());
+  EXPECT_EQ(p.walk_z, FleetParams{}.walk_z);  // a failed set changes nothing
+}
+
 TEST(JudgeGroupTest, TinyLifetimesOfOneOrTwoSamplesAreNotSuspected) {
   GroupHistory h;
   for (int i = 0; i < 3 * 24 * 30; ++i) {  // a crash loop: a new process every 2 min
