@@ -58,6 +58,14 @@ class LinterRejects(unittest.TestCase):
         self.assertLintRejects("selector_without_instance_matcher.json",
                                "selector 'leakwatch_stuck_tasks{job=~\"$job\"}' has no instance=~\"$instance\" matcher")
 
+    def test_judge_verdict_with_service_instance(self):
+        self.assertLintRejects("judge_verdict_with_service_instance.json",
+                               "filters leakwatch-judge's series by the services' $instance; their instance is "
+                               "the judge's ($judge)")
+
+    def test_judge_without_judge_variables(self):
+        self.assertLintRejects("judge_without_judge_variables.json", "is missing the judge template")
+
     def test_counter_without_rate(self):
         self.assertLintRejects("counter_without_rate.json",
                                "counter metric 'leakwatch_tasks_started_total' is not aggregated with rate")
@@ -128,8 +136,9 @@ class ExtractQueries(unittest.TestCase):
             self.assertNotIn("$", query["expr"])
 
     def test_lists_every_panel_target_of_the_shipped_dashboards(self):
-        paths = [os.path.join(REPO, "dashboards", name) for name in ("leakwatch-overview.json",
-                                                                     "leakwatch-site.json")]
+        directory = os.path.join(REPO, "dashboards")
+        paths = [os.path.join(directory, name) for name in sorted(os.listdir(directory)) if name.endswith(".json")]
+        self.assertGreaterEqual(len(paths), 3)
         result = self.extract("--var", "site=s.cc:1", "--format", "json", *paths)
         self.assertEqual(result.returncode, 0, result.stderr)
         expected = 0

@@ -546,6 +546,7 @@ class ChartFiles(unittest.TestCase):
             ("files/leakwatch-rules.yaml", "alerts/leakwatch-rules.yaml"),
             ("dashboards/leakwatch-overview.json", "dashboards/leakwatch-overview.json"),
             ("dashboards/leakwatch-site.json", "dashboards/leakwatch-site.json"),
+            ("dashboards/leakwatch-fleet.json", "dashboards/leakwatch-fleet.json"),
         ):
             path = os.path.join(chart_dir(), link)
             self.assertTrue(os.path.islink(path), f"{link} should link {target}, not copy it")
