@@ -148,6 +148,21 @@ class ExtractQueries(unittest.TestCase):
         self.assertEqual(len(json.loads(result.stdout)), expected)
 
 
+class EndToEnd(unittest.TestCase):
+    def test_every_shipped_dashboard_is_queried_end_to_end(self):
+        # Parsing proves little about a query's data: each dashboard must be
+        # run against a live Prometheus by one of the e2e tests.
+        e2e = os.path.join(REPO, "tests", "e2e")
+        sources = ""
+        for name in sorted(os.listdir(e2e)):
+            if name.endswith("_test.py"):
+                with open(os.path.join(e2e, name), encoding="utf-8") as f:
+                    sources += f.read()
+        for name in sorted(os.listdir(os.path.join(REPO, "dashboards"))):
+            if name.endswith(".json"):
+                self.assertIn(name, sources, f"no test in tests/e2e runs the queries of dashboards/{name}")
+
+
 if __name__ == "__main__":
     REPO = os.path.abspath(sys.argv.pop(1))
     PROMTOOL = sys.argv.pop(1)
