@@ -29,8 +29,8 @@ LEAK_SITE, LEAK_OP = fleet_history.LEAK_SITE
 
 
 def panel_queries():
-    """{panel title: [expanded query]} and the variable queries, as Grafana
-    would run them with every variable at "All"."""
+    """Every panel and variable query of the fleet dashboard (extract_queries'
+    JSON), expanded as Grafana would run them with every variable at "All"."""
     out = subprocess.run([sys.executable, os.path.join(SRC, "tests/dashboards/extract_queries.py"),
                           "--format", "json", "--include-variables", DASHBOARD],
                          capture_output=True, text=True, check=True).stdout
