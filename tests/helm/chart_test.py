@@ -775,6 +775,11 @@ class ChartJudge(unittest.TestCase):
             ({"auth": {"basicAuth": {"passwordSecretName": "p"}}},
              "judge.auth.basicAuth: username and passwordSecretName go together"),
             ({"ca": {"configMapName": "c", "secretName": "s"}}, "judge.ca: set configMapName or secretName, not both"),
+            ({"extraArgs": ["--threads=2", "--group_by=app"]},
+             "judge.extraArgs: --group_by=app is set by the chart; use judge.groupBy"),
+            ({"extraArgs": ["--header=X-Scope-OrgID: b"]},
+             "judge.extraArgs: --header=X-Scope-OrgID: b is set by the chart; use judge.headers"),
+            ({"extraArgs": ["--once"]}, "judge.extraArgs: --once would stop the service after one cycle"),
         ]
         for judge_values, message in cases:
             with self.subTest(values=judge_values):
