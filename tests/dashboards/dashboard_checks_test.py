@@ -58,6 +58,14 @@ class LinterRejects(unittest.TestCase):
         self.assertLintRejects("selector_without_instance_matcher.json",
                                "selector 'leakwatch_stuck_tasks{job=~\"$job\"}' has no instance=~\"$instance\" matcher")
 
+    def test_judge_verdict_with_service_instance(self):
+        self.assertLintRejects("judge_verdict_with_service_instance.json",
+                               "filters leakwatch-judge's series by the services' $instance; their instance is "
+                               "the judge's ($judge)")
+
+    def test_judge_without_judge_variables(self):
+        self.assertLintRejects("judge_without_judge_variables.json", "is missing the judge template")
+
     def test_counter_without_rate(self):
         self.assertLintRejects("counter_without_rate.json",
                                "counter metric 'leakwatch_tasks_started_total' is not aggregated with rate")
@@ -128,8 +136,9 @@ class ExtractQueries(unittest.TestCase):
             self.assertNotIn("$", query["expr"])
 
     def test_lists_every_panel_target_of_the_shipped_dashboards(self):
-        paths = [os.path.join(REPO, "dashboards", name) for name in ("leakwatch-overview.json",
-                                                                     "leakwatch-site.json")]
+        directory = os.path.join(REPO, "dashboards")
+        paths = [os.path.join(directory, name) for name in sorted(os.listdir(directory)) if name.endswith(".json")]
+        self.assertGreaterEqual(len(paths), 3)
         result = self.extract("--var", "site=s.cc:1", "--format", "json", *paths)
         self.assertEqual(result.returncode, 0, result.stderr)
         expected = 0
@@ -137,6 +146,21 @@ class ExtractQueries(unittest.TestCase):
             with open(path, encoding="utf-8") as f:
                 expected += sum(len(p.get("targets", [])) for p in json.load(f)["panels"])
         self.assertEqual(len(json.loads(result.stdout)), expected)
+
+
+class EndToEnd(unittest.TestCase):
+    def test_every_shipped_dashboard_is_queried_end_to_end(self):
+        # Parsing proves little about a query's data: each dashboard must be
+        # run against a live Prometheus by one of the e2e tests.
+        e2e = os.path.join(REPO, "tests", "e2e")
+        sources = ""
+        for name in sorted(os.listdir(e2e)):
+            if name.endswith("_test.py"):
+                with open(os.path.join(e2e, name), encoding="utf-8") as f:
+                    sources += f.read()
+        for name in sorted(os.listdir(os.path.join(REPO, "dashboards"))):
+            if name.endswith(".json"):
+                self.assertTrue(name in sources, f"no test in tests/e2e runs the queries of dashboards/{name}")
 
 
 if __name__ == "__main__":

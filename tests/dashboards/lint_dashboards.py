@@ -14,6 +14,7 @@ this re-implements its rule set for Prometheus dashboards:
   target-rate-interval-rule  rate/irate/increase use [$__rate_interval]
   target-job-rule            every selector has job=~"$job"
   target-instance-rule       every selector has instance=~"$instance"
+                             (leakwatch-judge's series: see below)
   target-counter-agg-rule    counters (_total, _count, _sum, _bucket) sit directly in rate/irate/increase
   uneditable-dashboard-rule  editable is false
 and the rules of this project:
@@ -22,6 +23,17 @@ and the rules of this project:
   target and query variable, job and instance variables that include "All",
   unique refIds per panel, and data links to /d/<uid> that name an existing
   dashboard and set each of its variables that has no "All" (e.g. var-site).
+leakwatch-judge's series are the one exception to the job and instance rules,
+because their labels mean something else: a verdict's `instance` is the
+judge's (scraped with honor_labels, it keeps the judged `job`), and its health
+metrics carry the judge's own scrape job. So on a dashboard that has the
+variables `judge_job` ("Judge job") and `judge` ("Judge"), built like job and
+instance:
+  a verdict (leakwatch_judge_*_leak_*) has job=~"$job" and instance=~"$judge";
+  the judge's health (the other leakwatch_judge_* metrics, and `up` selected
+  with job=~"$judge_job") has job=~"$judge_job" and instance=~"$judge";
+and a judge series filtered by instance=~"$instance" is an error (it would
+compare the judge's address with the services').
 PromQL syntax is checked separately by check_queries_parse.py (promtool).
 
 Usage: lint_dashboards.py DASHBOARD.json...
@@ -65,6 +77,22 @@ bool_on_off
 """.split())
 _UID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _DASHBOARD_LINK = re.compile(r"/d/([A-Za-z0-9_-]+)")
+# Template variables the linter requires (name -> label); the judge's pair only
+# on dashboards that show leakwatch-judge's series.
+SERVICE_VARIABLES = {"job": "Job", "instance": "Instance"}
+JUDGE_VARIABLES = {"judge_job": "Judge job", "judge": "Judge"}
+_JUDGE_VERDICT = re.compile(r"^leakwatch_judge_(site|task)_leak_")
+
+
+def expected_matchers(selector):
+    """{label: variable} a selector must match with =~: the service's job and
+    instance, or for leakwatch-judge's series the judge's (module docstring)."""
+    metric = selector.metric or ""
+    if _JUDGE_VERDICT.match(metric):
+        return {"job": "$job", "instance": "$judge"}
+    if metric.startswith("leakwatch_judge_") or selector.has_matcher("job", "=~", "$judge_job"):
+        return {"job": "$judge_job", "instance": "$judge"}
+    return {"job": "$job", "instance": "$instance"}
 
 
 class Linter:
@@ -119,15 +147,18 @@ class Linter:
             if v.get("query") != "prometheus":
                 self.report(where, f"templated data source variable has type '{v.get('query')}', "
                                    "should be 'prometheus'")
-        for name in ("job", "instance"):
+        required = dict(SERVICE_VARIABLES)
+        if dashboard_shows_the_judge(dashboard) or any(name in by_name for name in JUDGE_VARIABLES):
+            required.update(JUDGE_VARIABLES)
+        for name, label in required.items():
             v = by_name.get(name)
             if v is None:
                 self.report(where, f"is missing the {name} template")
                 continue
             if v.get("type") != "query":
                 self.report(where, f"{name} template should be a Prometheus query, is currently '{v.get('type')}'")
-            if v.get("label") != name.title():
-                self.report(where, f"{name} template should be labeled '{name.title()}', "
+            if v.get("label") != label:
+                self.report(where, f"{name} template should be labeled '{label}', "
                                    f"is currently '{v.get('label')}'")
             if not v.get("multi"):
                 self.report(where, f"{name} template should be a multi select")
@@ -218,10 +249,15 @@ class Linter:
                                                                              "${__rate_interval}"):
                 self.report(where, f"invalid PromQL query '{expr}': {selector.function}() should use "
                                    f"$__rate_interval, uses [{selector.range}]")
-            for label in ("job", "instance"):
-                if not selector.has_matcher(label, "=~", f"${label}"):
+            for label, variable in expected_matchers(selector).items():
+                if not selector.has_matcher(label, "=~", variable):
                     self.report(where, f"invalid PromQL query '{expr}': selector '{selector.text}' "
-                                       f"has no {label}=~\"${label}\" matcher")
+                                       f"has no {label}=~\"{variable}\" matcher")
+            if (selector.metric or "").startswith("leakwatch_judge_") and \
+                    selector.has_matcher("instance", "=~", "$instance"):
+                self.report(where, f"invalid PromQL query '{expr}': selector '{selector.text}' filters "
+                                   "leakwatch-judge's series by the services' $instance; their instance is "
+                                   "the judge's ($judge)")
             metric = selector.metric or ""
             if metric.endswith(COUNTER_SUFFIXES) and not (
                     selector.function in RATE_FUNCTIONS and selector.range is not None):
@@ -249,6 +285,15 @@ class Linter:
                 if v.get("type") == "query" and not v.get("includeAll"):
                     if f"var-{v.get('name')}=" not in query:
                         self.report(where, f"data link on '{field}' to '{uid}' does not set var-{v.get('name')}")
+
+
+def dashboard_shows_the_judge(dashboard):
+    """Whether any panel query selects one of leakwatch-judge's series."""
+    for panel in extract_queries.all_panels(dashboard):
+        for target in panel.get("targets") or []:
+            if isinstance(target, dict) and "leakwatch_judge_" in (target.get("expr") or ""):
+                return True
+    return False
 
 
 def datasource_uid(datasource):

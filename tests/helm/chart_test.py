@@ -8,16 +8,20 @@ are validated against the operator's own CRD schemas (tests/helm/schemas,
 pinned, see SOURCES.md); ConfigMaps and every object's metadata against
 Kubernetes' naming and label rules; the PrometheusRule's rules with promtool
 (check rules, and alerts/tests/*.yaml run against the rendered rules); the
-rendered leakwatch.yaml with leakwatch's own config loader. A golden file pins
+rendered leakwatch.yaml with leakwatch's own config loader; the judge's Deployment, Service and ServiceMonitor with
+structural checks (selectors, ports, mounts) and by running the real
+leakwatch-judge with the rendered command line. A golden file pins
 the full output of one values file (UPDATE_GOLDEN=1 rewrites it). Where a
 `helm` binary is on PATH, `helm lint` and `helm template` run too.
 
 Usage: chart_test.py --repo DIR --renderer BIN --promtool BIN --trend BIN
-                     [unittest args...]
+                     --judge BIN [unittest args...]
 """
 
 import argparse
+import base64
 import copy
+import http.server
 import json
 import os
 import re
@@ -25,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 import jsonschema
@@ -139,7 +144,23 @@ EVERYTHING = {
     "prometheusRule": {"enabled": True, "additionalLabels": {"release": "kube-prometheus-stack"}},
     "dashboards": {"enabled": True},
     "leakwatchConfig": {"enabled": True},
+    "judge": {
+        "enabled": True,
+        "image": {"repository": "registry.example/leakwatch-judge"},
+        "prometheusUrl": "http://prometheus-operated.monitoring:9090",
+        "serviceMonitor": {"additionalLabels": {"release": "kube-prometheus-stack"}},
+    },
 }
+JUDGE_NAME = "lw-leakwatch-judge"
+FLEET_ALERTS = {"LeakwatchFleetSiteLeakSuspected", "LeakwatchFleetTaskLeakSuspected",
+                "LeakwatchJudgeVerdictsStale", "LeakwatchJudgeDown"}
+
+
+def named(objects, kind, name):
+    """The rendered object of `kind` named `name`."""
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"{len(found)} {kind} named {name}"
+    return found[0]
 
 
 def shipped_rules():
@@ -219,6 +240,28 @@ class ChartValues(unittest.TestCase):
             ({"prometheusRule": {"threadLimit": "4k"}}, "prometheusRule/threadLimit: '4k' is not of type 'integer'"),
             ({"prometheusRule": {"stuckTasksThreshold": 0}}, "prometheusRule/stuckTasksThreshold: 0 is less than the minimum of 1"),
             ({"prometheusRule": {"stuckTasksIgnoredSites": ["a`b"]}}, "prometheusRule/stuckTasksIgnoredSites/0: 'a`b' does not match"),
+            ({"judge": {"enabled": True, "prometheusUrl": "http://p:9090"}}, "judge/image/repository: '' is too short"),
+            ({"judge": {"enabled": True, "image": {"repository": "r"}}}, "judge/prometheusUrl: '' is too short"),
+            ({"judge": {"prometheusUrl": "prometheus:9090"}}, "judge/prometheusUrl: 'prometheus:9090' does not match"),
+            ({"judge": {"prometheusUrl": "http://p:9090/?x=1"}}, "judge/prometheusUrl: 'http://p:9090/?x=1' does not match"),
+            ({"judge": {"interval": "1 minute"}}, "judge/interval: '1 minute' does not match"),
+            ({"judge": {"lookback": "2"}}, "judge/lookback: '2' does not match"),
+            ({"judge": {"groupBy": []}}, "judge/groupBy: [] is too short"),
+            ({"judge": {"groupBy": ["app.kubernetes.io/name"]}}, "judge/groupBy/0: 'app.kubernetes.io/name' does not match"),
+            ({"judge": {"selector": 'namespace="shop"'}}, "judge/selector: 'namespace=\"shop\"' does not match"),
+            ({"judge": {"headers": ["X-Scope-OrgID shop"]}}, "judge/headers/0: 'X-Scope-OrgID shop' does not match"),
+            ({"judge": {"headers": ["X-Scope-OrgID: a\nb"]}}, "judge/headers/0"),
+            ({"judge": {"replicas": -1}}, "judge/replicas: -1 is less than the minimum of 0"),
+            ({"judge": {"port": 70000}}, "judge/port: 70000 is greater than the maximum of 65535"),
+            ({"judge": {"image": {"digest": "latest"}}}, "judge/image/digest: 'latest' does not match"),
+            ({"judge": {"image": {"pullPolicy": "always"}}}, "judge/image/pullPolicy: 'always' is not one of"),
+            ({"judge": {"auth": {"bearerToken": {"secretName": "Prom_Token"}}}},
+             "judge/auth/bearerToken/secretName: 'Prom_Token' does not match"),
+            ({"judge": {"auth": {"basicAuth": {"username": "a:b"}}}}, "judge/auth/basicAuth/username: 'a:b' does not match"),
+            ({"judge": {"ca": {"key": "certs/ca.crt"}}}, "judge/ca/key: 'certs/ca.crt' does not match"),
+            ({"judge": {"extraArgs": ["threads=4"]}}, "judge/extraArgs/0: 'threads=4' does not match"),
+            ({"judge": {"serviceMonitor": {"honorLabels": False}}}, "judge/serviceMonitor: Additional properties"),
+            ({"judge": {"resources": {"limit": {"memory": "1Gi"}}}}, "judge/resources: Additional properties"),
         ]
         for overrides, expected in cases:
             with self.subTest(overrides=overrides):
@@ -233,16 +276,19 @@ class ChartRender(unittest.TestCase):
 
     def test_operator_objects_wait_for_the_operator_crds(self):
         objects = by_kind(render(EVERYTHING, api_versions=()))
-        self.assertEqual(sorted(objects), ["ConfigMap"])
+        self.assertEqual(sorted(objects), ["ConfigMap", "Deployment", "Service"])
         self.assertEqual(len(objects["ConfigMap"]), 2)
         notes = render(EVERYTHING, api_versions=(), notes=True)
         for part in ("serviceMonitor", "podMonitor", "prometheusRule"):
             self.assertIn(f"{part}: NOT created", notes)
+        self.assertIn("No ServiceMonitor: scrape port metrics (9466) of the Service", notes)
         self.assertIn("--api-versions monitoring.coreos.com/v1", notes)
 
     def test_operator_objects_match_the_operator_crd_schemas(self):
         objects = by_kind(render(EVERYTHING))
-        self.assertEqual(sorted(objects), ["ConfigMap", "PodMonitor", "PrometheusRule", "ServiceMonitor"])
+        self.assertEqual(sorted(objects), ["ConfigMap", "Deployment", "PodMonitor", "PrometheusRule", "Service",
+                                           "ServiceMonitor"])
+        self.assertEqual(sorted(o["metadata"]["name"] for o in objects["ServiceMonitor"]), ["lw-leakwatch", JUDGE_NAME])
         for kind, schema_file in (
             ("ServiceMonitor", "servicemonitor.json"),
             ("PodMonitor", "podmonitor.json"),
@@ -262,7 +308,7 @@ class ChartRender(unittest.TestCase):
         # The pinned schemas must be able to fail: a monitor with a bad
         # interval and endpoints that are not a list.
         schema = load_json(os.path.join(here(), "schemas", "servicemonitor.json"))
-        sm = by_kind(render(EVERYTHING))["ServiceMonitor"][0]
+        sm = named(render(EVERYTHING), "ServiceMonitor", "lw-leakwatch")
         broken = copy.deepcopy(sm)
         broken["spec"]["endpoints"] = "metrics"
         with self.assertRaises(jsonschema.ValidationError):
@@ -279,8 +325,9 @@ class ChartRender(unittest.TestCase):
             {"port": "lw-metrics", "interval": "15s", "scrapeTimeout": "5s", "jobLabel": "app",
              "targetLabels": ["team"], "namespaceSelector": {"any": True},
              "metricRelabelings": [{"action": "drop", "sourceLabels": ["__name__"], "regex": "leakwatch_build_info"}]})
-        objects = by_kind(render(values))
-        sm = objects["ServiceMonitor"][0]
+        rendered = render(values)
+        objects = by_kind(rendered)
+        sm = named(rendered, "ServiceMonitor", "lw-leakwatch")
         self.assertEqual(sm["spec"]["selector"], {"matchLabels": {"app": "checkout"}})
         self.assertEqual(sm["spec"]["namespaceSelector"], {"any": True})
         self.assertEqual(sm["spec"]["jobLabel"], "app")
@@ -311,7 +358,7 @@ class ChartRender(unittest.TestCase):
             self.assertEqual(labels["team"], "payments")
             self.assertEqual(labels["app.kubernetes.io/name"], "leakwatch")
             self.assertEqual(labels["app.kubernetes.io/instance"], "lw")
-            if obj["kind"] != "ConfigMap":
+            if obj["apiVersion"] == CRDS:
                 self.assertEqual(labels["release"], "kube-prometheus-stack", obj["kind"])
 
     def test_names_fit_kubernetes_limits(self):
@@ -319,7 +366,7 @@ class ChartRender(unittest.TestCase):
         for obj in render(EVERYTHING, name=long_release[:53]):
             check_metadata(self, obj)
         names = {o["metadata"]["name"] for o in render(dict(EVERYTHING, fullnameOverride="checkout-lw"))}
-        self.assertEqual(names, {"checkout-lw", "checkout-lw-dashboards", "checkout-lw-config"})
+        self.assertEqual(names, {"checkout-lw", "checkout-lw-dashboards", "checkout-lw-config", "checkout-lw-judge"})
         names = {o["metadata"]["name"] for o in render(EVERYTHING, name="leakwatch-prod")}
         self.assertIn("leakwatch-prod", names)
 
@@ -345,6 +392,8 @@ class ChartRules(unittest.TestCase):
     def test_rules_are_the_shipped_rules_and_pass_their_unit_tests(self):
         groups = self.rule_groups(EVERYTHING)
         self.assertEqual(groups, shipped_rules()["groups"])
+        # The judge's alerts come with the rest: the chart includes the whole file.
+        self.assertLessEqual(FLEET_ALERTS, set(alerts_of(groups)))
         with tempfile.TemporaryDirectory() as tmp:
             rules = os.path.join(tmp, "leakwatch-rules.yaml")
             with open(rules, "w", encoding="utf-8") as f:
@@ -540,12 +589,227 @@ class ChartConfigMaps(unittest.TestCase):
         self.assertIn("trend_window", result.stderr)
 
 
+class RecordingQueryApi:
+    """A loopback HTTP server that records each request's headers and answers
+    400, which leakwatch-judge does not retry: its cycle fails at once, after
+    showing what it sends."""
+
+    def __init__(self):
+        self.headers = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                outer.headers.append(dict(self.headers))
+                body = b'{"status":"error","errorType":"bad_data","error":"recorded"}'
+                self.send_response(400)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ChartJudge(unittest.TestCase):
+    def judge_objects(self, judge_values, api_versions=(CRDS,)):
+        values = copy.deepcopy(EVERYTHING)
+        values["judge"].update(judge_values)
+        rendered = render(values, api_versions=api_versions)
+        deployment = named(rendered, "Deployment", JUDGE_NAME)
+        service = named(rendered, "Service", JUDGE_NAME)
+        return rendered, deployment, service
+
+    def test_deployment_service_and_monitor_select_each_other(self):
+        rendered, deployment, service = self.judge_objects({"replicas": 2})
+        monitor = named(rendered, "ServiceMonitor", JUDGE_NAME)
+        spec = deployment["spec"]
+        self.assertEqual(spec["replicas"], 2)
+        pod_labels = spec["template"]["metadata"]["labels"]
+        self.assertLessEqual(spec["selector"]["matchLabels"].items(), pod_labels.items())
+        self.assertLessEqual(service["spec"]["selector"].items(), pod_labels.items())
+        self.assertLessEqual(monitor["spec"]["selector"]["matchLabels"].items(),
+                             service["metadata"]["labels"].items())
+        # The selector must not pick the services' ServiceMonitor's targets, nor
+        # another release's judge.
+        self.assertEqual(pod_labels["app.kubernetes.io/component"], "judge")
+        self.assertEqual(pod_labels["app.kubernetes.io/instance"], "lw")
+        [container] = spec["template"]["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        [service_port] = service["spec"]["ports"]
+        self.assertIn(service_port["targetPort"], ports)
+        self.assertEqual(ports["metrics"], 9466)
+        for probe in ("readinessProbe", "livenessProbe"):
+            self.assertEqual(container[probe]["httpGet"], {"path": "/metrics", "port": "metrics"})
+        [endpoint] = monitor["spec"]["endpoints"]
+        self.assertEqual(endpoint["port"], service_port["name"])
+        self.assertIs(endpoint["honorLabels"], True)
+        self.assertEqual(endpoint["path"], "/metrics")
+        self.assertIn("--listen=0.0.0.0:9466", container["args"])
+        self.assertEqual(monitor["metadata"]["labels"]["release"], "kube-prometheus-stack")
+        # Hardened as the values say: non-root, read-only, no capabilities,
+        # no Kubernetes API token.
+        pod = spec["template"]["spec"]
+        self.assertIs(pod["automountServiceAccountToken"], False)
+        self.assertIs(pod["securityContext"]["runAsNonRoot"], True)
+        self.assertEqual(container["securityContext"]["capabilities"], {"drop": ["ALL"]})
+        self.assertIs(container["securityContext"]["readOnlyRootFilesystem"], True)
+        self.assertEqual(container["image"], "registry.example/leakwatch-judge:0.1.0")
+        for obj in rendered:
+            check_metadata(self, obj)
+
+    def test_monitor_can_be_left_to_the_user(self):
+        rendered, _, _ = self.judge_objects({"serviceMonitor": {"enabled": False}})
+        self.assertEqual([o["metadata"]["name"] for o in rendered if o["kind"] == "ServiceMonitor"], ["lw-leakwatch"])
+
+    def test_digest_pins_the_image(self):
+        digest = "sha256:" + "ab" * 32
+        _, deployment, _ = self.judge_objects({"image": {"repository": "r/judge", "tag": "1.2", "digest": digest}})
+        self.assertEqual(deployment["spec"]["template"]["spec"]["containers"][0]["image"], f"r/judge@{digest}")
+
+    def mounted_files(self, deployment):
+        """{path in the container: (volume kind, object name, key)} of every
+        file the judge's volumes project."""
+        pod = deployment["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        out = {}
+        for mount in pod["containers"][0].get("volumeMounts", []):
+            volume = volumes[mount["name"]]
+            self.assertIs(mount["readOnly"], True)
+            kind = "secret" if "secret" in volume else "configMap"
+            source = volume[kind]
+            name = source.get("secretName") or source.get("name")
+            for item in source["items"]:
+                out[os.path.join(mount["mountPath"], item["path"])] = (kind, name, item["key"])
+        return out
+
+    def run_rendered_judge(self, deployment, files):
+        """Runs the real leakwatch-judge with the rendered command line, --once,
+        each mounted file materialised under a temporary root from `files`
+        ({(kind, name, key): content}). Returns the finished process."""
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(container["command"], ["leakwatch-judge"])
+        with tempfile.TemporaryDirectory() as root:
+            args = []
+            mounted = self.mounted_files(deployment)
+            for arg in container["args"]:
+                for path in mounted:
+                    arg = arg.replace(path, root + path)
+                args.append(arg)
+            for path, source in mounted.items():
+                os.makedirs(os.path.dirname(root + path), exist_ok=True)
+                with open(root + path, "w", encoding="utf-8") as f:
+                    f.write(files[source])
+            return subprocess.run([ARGS.judge, *args, "--once", "--query-attempts=1"],
+                                  capture_output=True, text=True, timeout=60)
+
+    def test_rendered_flags_reach_the_judge_with_the_secret_token_and_tenant(self):
+        api = RecordingQueryApi()
+        try:
+            _, deployment, _ = self.judge_objects({
+                "prometheusUrl": api.url,
+                "headers": ["X-Scope-OrgID: shop"],
+                "selector": '{namespace="shop"}',
+                "groupBy": ["namespace", "app"],
+                "auth": {"bearerToken": {"secretName": "prom-token", "key": "token"}},
+                "ca": {"configMapName": "prom-ca", "key": "ca.crt"},
+                "extraArgs": ["--threads=1"],
+            })
+            self.assertEqual(set(self.mounted_files(deployment).values()),
+                             {("secret", "prom-token", "token"), ("configMap", "prom-ca", "ca.crt")})
+            result = self.run_rendered_judge(deployment, {("secret", "prom-token", "token"): "s3cret\n",
+                                                          ("configMap", "prom-ca", "ca.crt"): "unused over http"})
+            # Exit 1: the flags parsed and the cycle ran (and failed on the 400).
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertTrue(api.headers, result.stderr)
+            self.assertEqual(api.headers[0]["Authorization"], "Bearer s3cret")
+            self.assertEqual(api.headers[0]["X-Scope-OrgID"], "shop")
+        finally:
+            api.close()
+
+    def test_rendered_basic_auth_reaches_the_judge(self):
+        api = RecordingQueryApi()
+        try:
+            _, deployment, _ = self.judge_objects({
+                "prometheusUrl": api.url + "/prometheus",
+                "auth": {"basicAuth": {"username": "judge", "passwordSecretName": "prom-basic",
+                                       "passwordKey": "pw"}},
+                "ca": {"secretName": "prom-ca", "key": "bundle.pem"},
+            })
+            self.assertEqual(set(self.mounted_files(deployment).values()),
+                             {("secret", "prom-basic", "pw"), ("secret", "prom-ca", "bundle.pem")})
+            result = self.run_rendered_judge(deployment, {("secret", "prom-basic", "pw"): "pa55",
+                                                          ("secret", "prom-ca", "bundle.pem"): ""})
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertTrue(api.headers, result.stderr)
+            expected = "Basic " + base64.b64encode(b"judge:pa55").decode()
+            self.assertEqual(api.headers[0]["Authorization"], expected)
+        finally:
+            api.close()
+
+    def test_the_judge_names_a_value_it_rejects(self):
+        # The schema checks the form of a duration; the judge decides what
+        # makes sense (a zero interval), and its usage error names the flag.
+        _, deployment, _ = self.judge_objects({"interval": "0s"})
+        result = self.run_rendered_judge(deployment, {})
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("--interval must be positive", result.stderr)
+
+    def test_conflicting_auth_and_ca_fail_naming_the_key(self):
+        cases = [
+            ({"auth": {"bearerToken": {"secretName": "t"}, "basicAuth": {"username": "u", "passwordSecretName": "p"}}},
+             "judge.auth: set bearerToken or basicAuth, not both"),
+            ({"auth": {"basicAuth": {"username": "u"}}}, "judge.auth.basicAuth: username and passwordSecretName go together"),
+            ({"auth": {"basicAuth": {"passwordSecretName": "p"}}},
+             "judge.auth.basicAuth: username and passwordSecretName go together"),
+            ({"ca": {"configMapName": "c", "secretName": "s"}}, "judge.ca: set configMapName or secretName, not both"),
+            ({"extraArgs": ["--threads=2", "--group_by=app"]},
+             "judge.extraArgs: --group_by=app is set by the chart; use judge.groupBy"),
+            ({"extraArgs": ["--header=X-Scope-OrgID: b"]},
+             "judge.extraArgs: --header=X-Scope-OrgID: b is set by the chart; use judge.headers"),
+            ({"extraArgs": ["--once"]}, "judge.extraArgs: --once would stop the service after one cycle"),
+        ]
+        for judge_values, message in cases:
+            with self.subTest(values=judge_values):
+                with self.assertRaises(RenderError) as e:
+                    self.judge_objects(judge_values)
+                self.assertIn(message, str(e.exception))
+        # Without the schema (helm --skip-schema-validation), the template
+        # still names a missing image or URL.
+        for key, message in (("image", "judge.image.repository is required"),
+                             ("prometheusUrl", "judge.prometheusUrl is required")):
+            with self.subTest(missing=key):
+                values = copy.deepcopy(EVERYTHING)
+                values["judge"].pop(key)
+                with self.assertRaises(RenderError) as e:
+                    render(values, validate=False)
+                self.assertIn(message, str(e.exception))
+
+    def test_notes_name_the_judge(self):
+        notes = render(EVERYTHING, notes=True)
+        self.assertIn(f"judge: Deployment and Service {JUDGE_NAME} (1 replica(s))", notes)
+        self.assertIn("Its ServiceMonitor scrapes it with honorLabels: true.", notes)
+
+
 class ChartFiles(unittest.TestCase):
     def test_chart_links_the_shipped_rules_and_dashboards(self):
         for link, target in (
             ("files/leakwatch-rules.yaml", "alerts/leakwatch-rules.yaml"),
             ("dashboards/leakwatch-overview.json", "dashboards/leakwatch-overview.json"),
             ("dashboards/leakwatch-site.json", "dashboards/leakwatch-site.json"),
+            ("dashboards/leakwatch-fleet.json", "dashboards/leakwatch-fleet.json"),
         ):
             path = os.path.join(chart_dir(), link)
             self.assertTrue(os.path.islink(path), f"{link} should link {target}, not copy it")
@@ -562,7 +826,10 @@ class ChartFiles(unittest.TestCase):
 
         def keys(d, prefix=""):
             for k, v in d.items():
-                if isinstance(v, dict) and v and prefix + k != "leakwatchConfig.config":
+                # Values passed through whole are documented as one key.
+                if isinstance(v, dict) and v and prefix + k not in (
+                        "leakwatchConfig.config", "judge.resources", "judge.podSecurityContext",
+                        "judge.securityContext"):
                     yield from keys(v, prefix + k + ".")
                 else:
                     yield prefix + k
@@ -574,9 +841,16 @@ class ChartFiles(unittest.TestCase):
             self.assertIn(key, documented, f"{key} is not in helm/leakwatch/README.md's values table")
         self.assertIn("podMonitor.*", documented)
         schema = load_json(os.path.join(chart_dir(), "values.schema.json"))
-        for part in ("serviceMonitor", "prometheusRule", "dashboards", "leakwatchConfig"):
-            for key in schema["properties"][part]["properties"]:
-                self.assertIn(f"{part}.{key}", documented, "schema key missing from the README")
+        def check_documented(node, prefix):
+            # A key is documented itself, or else each of its sub-keys is.
+            for key, sub in node.get("properties", {}).items():
+                if prefix + key in documented:
+                    continue
+                self.assertIn("properties", sub, f"schema key {prefix + key} missing from the README")
+                check_documented(sub, prefix + key + ".")
+
+        for part in ("serviceMonitor", "prometheusRule", "dashboards", "leakwatchConfig", "judge"):
+            check_documented(schema["properties"][part], part + ".")
 
     def test_golden_output(self):
         values_file = os.path.join(here(), "golden", "values.yaml")
@@ -617,6 +891,7 @@ def main():
     parser.add_argument("--renderer", required=True)
     parser.add_argument("--promtool", required=True)
     parser.add_argument("--trend", required=True)
+    parser.add_argument("--judge", required=True)
     ARGS, rest = parser.parse_known_args()
     unittest.main(argv=[sys.argv[0], "-v", *rest])
 

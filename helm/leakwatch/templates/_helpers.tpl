@@ -57,3 +57,16 @@ metricRelabelings:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/* The labels that select leakwatch-judge's pods (Deployment, Service,
+ServiceMonitor): stable across upgrades, so never the chart version. */}}
+{{- define "leakwatch.judgeSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "leakwatch.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
+app.kubernetes.io/component: judge
+{{- end }}
+
+{{/* The name of leakwatch-judge's Deployment, Service and ServiceMonitor. */}}
+{{- define "leakwatch.judgeName" -}}
+{{- printf "%s-judge" (include "leakwatch.fullname" . | trunc 57 | trimSuffix "-") }}
+{{- end }}
