@@ -45,7 +45,8 @@ if(TARGET leakwatch_intercept)
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
 if(TARGET leakwatch_preload)
-  install(TARGETS leakwatch_preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(TARGETS leakwatch_preload leakwatch_preload_agent
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
 install(DIRECTORY ${LEAKWATCH_INCLUDE_DIR}/leakwatch DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 # leakwatch::testing and leakwatch::testing_main (leakwatch/testing.h): static
