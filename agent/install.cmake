@@ -81,5 +81,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/leakwatch-config.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/leakwatch-config-version.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/leakwatch)
 
+# leakwatch.pc finds the prefix from its own place (relocatable like the CMake package).
+file(RELATIVE_PATH LEAKWATCH_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/leakwatch.pc.in ${CMAKE_CURRENT_BINARY_DIR}/leakwatch.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/leakwatch.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
