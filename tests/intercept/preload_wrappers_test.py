@@ -11,7 +11,9 @@ wrapper's, and no wrapper loaded the agent. When the port is taken, the server
 says so once on stderr (address and reason) and runs on. LEAKWATCH_PROCESSES
 keeps the agent out of executables it does not match.
 
-Usage: preload_wrappers_test.py --preload SO --server BIN
+A program that put a file of its own on descriptor 2 never gets the line in it.
+
+Usage: preload_wrappers_test.py --preload SO --server BIN --stderr-swap BIN
 """
 import argparse
 import os
@@ -215,6 +217,30 @@ class WrappedServer(unittest.TestCase):
                 self.assertEqual(run.stop(), (0, "got 15\n", ""))
 
 
+class StderrOfItsOwn(unittest.TestCase):
+    def test_the_message_never_goes_into_a_file_the_program_put_on_descriptor_2(self):
+        with tempfile.TemporaryDirectory() as tmp, socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            config = os.path.join(tmp, "leakwatch.yaml")
+            with open(config, "w") as f:
+                f.write("exporter:\n  listen: 127.0.0.1:%d\n" % taken.getsockname()[1])
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("LEAKWATCH_") and k != "LD_PRELOAD"}
+            env.update(LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=config)
+            # Its own stderr: the start fails, and says so.
+            run = subprocess.run([ARGS.stderr_swap, "-"], env=env, capture_output=True,
+                                 text=True, timeout=TIMEOUT)
+            self.assertEqual((run.returncode, run.stdout), (0, "done\n"))
+            self.assertIn("Address already in use", run.stderr)
+            # A file it opened on descriptor 2: the same failure, nothing written.
+            data = os.path.join(tmp, "data")
+            run = subprocess.run([ARGS.stderr_swap, data], env=env, capture_output=True,
+                                 text=True, timeout=TIMEOUT)
+            self.assertEqual((run.returncode, run.stdout, run.stderr), (0, "done\n", ""))
+            self.assertEqual(os.path.getsize(data), 0)
+
+
 def scrape_threads(port):
     """leakwatch_tasks{kind="thread"} on the port, or None while nothing answers."""
     try:
@@ -229,5 +255,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--preload", required=True)
     parser.add_argument("--server", required=True)
+    parser.add_argument("--stderr-swap", required=True)
     ARGS, rest = parser.parse_known_args()
     unittest.main(argv=[sys.argv[0]] + rest)
