@@ -64,11 +64,12 @@ demo: build
 	agent/tools/demo/run-demo.sh $(BUILD)
 
 bench: configure
-	cmake --build $(BUILD) -j $(JOBS) --target leakwatch_bench leakwatch_macro_bench intercept_bench leakwatch_rpc_bench
+	cmake --build $(BUILD) -j $(JOBS) --target leakwatch_bench leakwatch_macro_bench intercept_bench leakwatch_rpc_bench leakwatch_preload_cost_bench
 	$(BUILD)/tests/bench/leakwatch_bench --benchmark_counters_tabular=true
 	$(BUILD)/tests/intercept/intercept_bench --benchmark_counters_tabular=true
 	$(BUILD)/tests/rpc/leakwatch_rpc_bench
 	$(BUILD)/tests/bench/macro/leakwatch_macro_bench
+	$(BUILD)/tests/bench/leakwatch_preload_cost_bench --benchmark_counters_tabular=true
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

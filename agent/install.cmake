@@ -45,7 +45,8 @@ if(TARGET leakwatch_intercept)
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
 if(TARGET leakwatch_preload)
-  install(TARGETS leakwatch_preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(TARGETS leakwatch_preload leakwatch_preload_agent
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
 install(DIRECTORY ${LEAKWATCH_INCLUDE_DIR}/leakwatch DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 # leakwatch::testing and leakwatch::testing_main (leakwatch/testing.h): static
@@ -80,5 +81,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/leakwatch-config.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/leakwatch-config-version.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/leakwatch)
 
+# leakwatch.pc finds the prefix from its own place (relocatable like the CMake package).
+file(RELATIVE_PATH LEAKWATCH_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/leakwatch.pc.in ${CMAKE_CURRENT_BINARY_DIR}/leakwatch.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/leakwatch.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -192,6 +193,34 @@ void* MarkServerThread(const mg_context* ctx, int) {
   return nullptr;
 }
 
+// Why `listen` cannot be bound, from a bind of our own (civetweb says only
+// "Failed to setup server ports"): "Address already in use", or "" if it can.
+std::string BindFailure(const std::string& listen) {
+  absl::StatusOr<config::ListenAddress> address = config::ParseListenAddress(listen);
+  if (!address.ok()) return "";
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string port = absl::StrCat(address->port);
+  if (getaddrinfo(address->host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
+    return "";
+  }
+  std::string why;
+  const int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    why = strerror(errno);
+  } else {
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as civetweb binds
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) why = strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(res);
+  return why;
+}
+
 absl::StatusOr<std::string> ReadFileFirstLine(const std::string& path, const char* key) {
   std::ifstream in(path);
   if (!in) return absl::InvalidArgumentError(absl::StrCat(key, ": cannot read \"", path, "\""));
@@ -315,8 +344,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
   const std::vector<int> listening_before = ListeningSockets({}, {});
   impl->ctx = mg_start2(&init, &error);
   if (impl->ctx == nullptr) {
-    return absl::UnavailableError(absl::StrCat("exporter.listen: cannot serve on ", config.listen,
-                                               ": ", error_text[0] ? error_text : "start failed"));
+    const std::string civetweb = error_text[0] ? error_text : "start failed";
+    const std::string why = BindFailure(config.listen);
+    return absl::UnavailableError(
+        absl::StrCat("exporter.listen: cannot serve on ", config.listen, ": ",
+                     why.empty() ? civetweb : absl::StrCat(why, " (", civetweb, ")")));
   }
   impl->AwaitThreads(1 + kWorkerThreads);  // the master and the workers
   mg_set_request_handler(impl->ctx, (config.path + "$").c_str(), &ServeMetrics, impl.get());

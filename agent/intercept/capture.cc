@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <unwind.h>
 
 #include <algorithm>
@@ -15,15 +16,13 @@
 #include "core/site_cache.h"
 #include "core/sites.h"
 #include "core/symbolize.h"
+#include "core/thread_name.h"
 #include "core/thread_record.h"
 #include "intercept/intercept.h"
 #include "leakwatch/internal/core.h"
 
 namespace leakwatch::intercept {
 namespace internal {
-
-Switches g_switches;
-constinit thread_local ThreadState tls_state __attribute__((tls_model("initial-exec")));
 
 namespace {
 
@@ -178,15 +177,6 @@ int TrimTo(uintptr_t ra0, uintptr_t* frames, int n) {
 
 }  // namespace
 
-void* LookupReal(const char* name, const char* version) noexcept {
-  ThreadState& ts = tls_state;
-  const bool was = ts.in_hook;
-  ts.in_hook = true;  // dlsym may lock or allocate: never record that
-  void* p = version != nullptr ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
-  ts.in_hook = was;
-  return p;
-}
-
 core::ThreadRecord* EnterRecording(const std::atomic<bool>& family) noexcept {
   ThreadState& ts = tls_state;
   if (ts.in_hook || ts.agent) return nullptr;
@@ -284,6 +274,34 @@ void RegisterThread() noexcept {
   ts.in_hook = was;
 }
 
+void RecordThreadName(int32_t tid, const char* name) noexcept {
+  ThreadState& ts = tls_state;
+  if (ts.in_hook || (tid == 0 && ts.agent)) return;
+  ts.in_hook = true;
+  if (tid != 0) {
+    core::StoreThreadNameOfTid(tid, name);
+  } else if (g_switches.enabled.load(std::memory_order_relaxed) &&
+             g_switches.threads.load(std::memory_order_relaxed)) {
+    // A thread that would be a task (the same test as RegisterThread) gets its
+    // record now if it had none.
+    if (core::ThreadRecord* rec = core::CurrentRecord()) core::StoreThreadName(*rec, name);
+  } else {
+    core::StoreThreadNameOfTid(static_cast<int32_t>(gettid()), name);
+  }
+  ts.in_hook = false;
+}
+
+namespace {
+
+constexpr SlowPath kSlowPath = {&EnterRecording, &BeginWait,      &EndWait,
+                                &CancelWait,     &RegisterThread, &RecordThreadName};
+
+// Before lifecycle.cc's constructor (102) registers the loading thread.
+__attribute__((constructor(101))) void PublishSlowPath() {
+  g_slow_path.store(&kSlowPath, std::memory_order_release);
+}
+
+}  // namespace
 }  // namespace internal
 
 void Configure(const Config& config) noexcept {

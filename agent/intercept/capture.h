@@ -1,5 +1,14 @@
 // The slow path shared by all hooks: per-thread hook state, the switches, and
 // capturing a wait (stack, site, block state) around the real call.
+//
+// Two halves. The hooks' half (hooks.cc, hooks_names.cc, hook_state.cc) needs
+// only the C library: the interposed symbols, the per-thread state and the
+// switches. The recording half (capture.cc, lifecycle.cc) needs core and absl;
+// it publishes its entry points in g_slow_path when it loads. Linked
+// (leakwatch::intercept) both halves load together. Preloaded, the hooks' half
+// is libleakwatch_preload.so and the recording half comes with the agent
+// (libleakwatch_preload_agent.so), loaded only when the agent starts
+// (preload_shim.cc): until then every hook calls the real function directly.
 
 #ifndef LEAKWATCH_INTERCEPT_CAPTURE_H_
 #define LEAKWATCH_INTERCEPT_CAPTURE_H_
@@ -94,6 +103,32 @@ struct Real {
 
 // Registers the calling thread as a task (thread lifecycle).
 void RegisterThread() noexcept;
+
+// Records a thread name set with pthread_setname_np or prctl: the calling
+// thread's own (`tid` 0) or another thread's.
+void RecordThreadName(int32_t tid, const char* name) noexcept;
+
+// The recording half's entry points (above), published once it is loaded.
+struct SlowPath {
+  core::ThreadRecord* (*enter_recording)(const std::atomic<bool>& family) noexcept;
+  Wait (*begin_wait)(core::ThreadRecord* rec, Op op, uintptr_t ra0, const void* resource,
+                     const int32_t* owner_tid_word) noexcept;
+  void (*end_wait)(const Wait& wait) noexcept;
+  void (*cancel_wait)(const Wait& wait) noexcept;
+  void (*register_thread)() noexcept;
+  void (*record_thread_name)(int32_t tid, const char* name) noexcept;
+};
+// nullptr until the recording half is loaded; never changes after.
+extern std::atomic<const SlowPath*> g_slow_path;
+
+inline const SlowPath* LoadedSlowPath() noexcept {
+  return g_slow_path.load(std::memory_order_acquire);
+}
+
+// Set by the preload shim to start the agent before the process's first
+// thread is created (preload_shim.cc); the pthread_create hook calls it once
+// and it clears itself. nullptr when linked.
+extern std::atomic<void (*)()> g_before_first_thread;
 
 }  // namespace leakwatch::intercept::internal
 

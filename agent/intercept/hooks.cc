@@ -99,14 +99,17 @@ int RealMutexLock(pthread_mutex_t* m) noexcept {
 // Runs `call` as a recorded wait of `op` when `family` is on. `owner` is the
 // lock's owner-tid word for untimed exclusive waits (deadlock detection), else
 // nullptr.
-#define LW_RECORDED_OWNED(family, op, resource, owner, call)                             \
-  do {                                                                                   \
-    leakwatch::core::ThreadRecord* const rec = EnterRecording(g_switches.family);        \
-    if (rec == nullptr) return call;                                                     \
-    const Wait w = BeginWait(rec, op, reinterpret_cast<uintptr_t>(ra), resource, owner); \
-    const int saved_errno_result = call;                                                 \
-    EndWait(w);                                                                          \
-    return saved_errno_result;                                                           \
+// Until the recording half is loaded (capture.h), the call is made unrecorded.
+#define LW_RECORDED_OWNED(family, op, resource, owner, call)                                    \
+  do {                                                                                          \
+    const SlowPath* const slow = LoadedSlowPath();                                              \
+    if (slow == nullptr) return call;                                                           \
+    leakwatch::core::ThreadRecord* const rec = slow->enter_recording(g_switches.family);        \
+    if (rec == nullptr) return call;                                                            \
+    const Wait w = slow->begin_wait(rec, op, reinterpret_cast<uintptr_t>(ra), resource, owner); \
+    const int saved_errno_result = call;                                                        \
+    slow->end_wait(w);                                                                          \
+    return saved_errno_result;                                                                  \
   } while (0)
 #define LW_RECORDED(family, op, resource, call) \
   LW_RECORDED_OWNED(family, op, resource, nullptr, call)
@@ -197,7 +200,7 @@ void* ThreadTrampoline(void* p) {
   const StartArgs a = *static_cast<StartArgs*>(p);
   free(p);
   tls_state.agent = a.agent;
-  RegisterThread();
+  if (const SlowPath* slow = LoadedSlowPath()) slow->register_thread();
   return a.fn(a.arg);
 }
 
@@ -224,17 +227,19 @@ long SyscallResult(long ret) noexcept {
 
 __attribute__((noinline)) long SlowFutex(long a0, long a1, long a2, long a3, long a4, long a5,
                                          void* ra) noexcept {
-  core::ThreadRecord* const rec = EnterRecording(g_switches.futex);
+  const SlowPath* const slow = LoadedSlowPath();
+  core::ThreadRecord* const rec =
+      slow != nullptr ? slow->enter_recording(g_switches.futex) : nullptr;
   if (rec == nullptr) {
     return SyscallResult(RawSyscall6(SYS_futex, a0, a1, a2, a3, a4, a5));
   }
-  const Wait w = BeginWait(rec, Op::kFutex, reinterpret_cast<uintptr_t>(ra),
-                           reinterpret_cast<const void*>(a0));
+  const Wait w = slow->begin_wait(rec, Op::kFutex, reinterpret_cast<uintptr_t>(ra),
+                                  reinterpret_cast<const void*>(a0), nullptr);
   const long ret = RawSyscall6(SYS_futex, a0, a1, a2, a3, a4, a5);
   if (ret == -EAGAIN || ret == -EINTR) {
-    CancelWait(w);  // the word had changed (or a signal came): it did not sleep
+    slow->cancel_wait(w);  // the word had changed (or a signal came): it did not sleep
   } else {
-    EndWait(w);
+    slow->end_wait(w);
   }
   return SyscallResult(ret);
 }
@@ -364,6 +369,12 @@ int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*),
   CreateFn real = real_create.Get();
   if (real == nullptr) return EAGAIN;
   if (tls_state.in_hook) return real(t, attr, fn, arg);
+  // Preloaded: the agent starts before the process's first thread, in this
+  // thread (preload_shim.cc). Its own threads come back here as agent threads.
+  if (void (*before)() = g_before_first_thread.load(std::memory_order_acquire);
+      __builtin_expect(before != nullptr, 0) && !tls_state.agent) {
+    before();
+  }
   auto* a = static_cast<StartArgs*>(malloc(sizeof(StartArgs)));
   if (a == nullptr) return real(t, attr, fn, arg);
   *a = StartArgs{fn, arg, tls_state.agent};

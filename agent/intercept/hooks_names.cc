@@ -3,7 +3,8 @@
 // need not read /proc for it. Each hook calls the real function first and
 // records the name only when that succeeded, so what is recorded is what the
 // kernel holds. The real functions are found lazily with dlsym(RTLD_NEXT) (the
-// next definition: libc, or a sanitizer's interceptor in front of it).
+// next definition: libc, or a sanitizer's interceptor in front of it). C library
+// only (the preload shim); the recording is capture.cc's RecordThreadName.
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,8 +17,6 @@
 #include <atomic>
 #include <cstdint>
 
-#include "core/thread_name.h"
-#include "core/thread_record.h"
 #include "intercept/capture.h"
 
 namespace leakwatch::intercept::internal {
@@ -38,34 +37,16 @@ int32_t TidOf(pthread_t thread) noexcept {
   return static_cast<int32_t>(~(clock >> 3));
 }
 
-// Records `name` for the calling thread. A thread that would be a task (the
-// same test as RegisterThread) gets its record now if it had none; otherwise
-// only an existing record is updated.
-void RecordOwnName(const char* name) noexcept {
-  ThreadState& ts = tls_state;
-  if (ts.in_hook || ts.agent) return;
-  ts.in_hook = true;
-  if (g_switches.enabled.load(std::memory_order_relaxed) &&
-      g_switches.threads.load(std::memory_order_relaxed)) {
-    if (core::ThreadRecord* rec = core::CurrentRecord()) core::StoreThreadName(*rec, name);
-  } else {
-    core::StoreThreadNameOfTid(static_cast<int32_t>(gettid()), name);
-  }
-  ts.in_hook = false;
-}
-
+// Records `name` for `thread` through the recording half, once it is loaded.
 void RecordName(pthread_t thread, const char* name) noexcept {
+  const SlowPath* slow = LoadedSlowPath();
+  if (slow == nullptr || tls_state.in_hook) return;
   if (pthread_equal(thread, pthread_self())) {
-    RecordOwnName(name);
+    slow->record_thread_name(0, name);
     return;
   }
-  ThreadState& ts = tls_state;
-  if (ts.in_hook) return;
   const int32_t tid = TidOf(thread);
-  if (tid <= 0) return;
-  ts.in_hook = true;
-  core::StoreThreadNameOfTid(tid, name);
-  ts.in_hook = false;
+  if (tid > 0) slow->record_thread_name(tid, name);
 }
 
 }  // namespace
@@ -98,7 +79,7 @@ int prctl(int option, ...) noexcept {
   const int r = real != nullptr ? real(option, a2, a3, a4, a5)
                                 : static_cast<int>(syscall(SYS_prctl, option, a2, a3, a4, a5));
   if (r == 0 && option == PR_SET_NAME && a2 != 0) {
-    RecordOwnName(reinterpret_cast<const char*>(a2));
+    RecordName(pthread_self(), reinterpret_cast<const char*>(a2));
   }
   return r;
 }

@@ -4,6 +4,8 @@
 #ifndef LEAKWATCH_TESTS_INTERCEPT_PARKED_H_
 #define LEAKWATCH_TESTS_INTERCEPT_PARKED_H_
 
+#include <dlfcn.h>
+
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -11,14 +13,33 @@
 
 #include "leakwatch/snapshot.h"
 
-// In preload mode the test binary does not link leakwatch: the symbols come
-// from libleakwatch_preload.so at run time.
+// In preload mode the test binary does not link leakwatch: the functions come
+// from libleakwatch_preload_agent.so, which libleakwatch_preload.so loads when
+// the agent starts (these tests run with LEAKWATCH_START=load).
 namespace leakwatch {
 Snapshot TakeSnapshot() __attribute__((weak));
 const char* OpName(Op op) noexcept __attribute__((weak));
 }  // namespace leakwatch
 
 namespace parked {
+
+// `linked` when the binary links leakwatch, else `name` in the preloaded agent.
+template <class Fn>
+Fn AgentFunction(Fn linked, const char* name) {
+  if (linked != nullptr) return linked;
+  void* agent = dlopen("libleakwatch_preload_agent.so", RTLD_NOW | RTLD_NOLOAD);
+  return agent != nullptr ? reinterpret_cast<Fn>(dlsym(agent, name)) : nullptr;
+}
+
+using TakeSnapshotFn = leakwatch::Snapshot (*)();
+inline TakeSnapshotFn AgentTakeSnapshot() {
+  return AgentFunction<TakeSnapshotFn>(&leakwatch::TakeSnapshot, "_ZN9leakwatch12TakeSnapshotEv");
+}
+inline leakwatch::Snapshot TakeSnapshot() { return AgentTakeSnapshot()(); }
+inline const char* OpName(leakwatch::Op op) {
+  using OpNameFn = const char* (*)(leakwatch::Op) noexcept;
+  return AgentFunction<OpNameFn>(&leakwatch::OpName, "_ZN9leakwatch6OpNameENS_2OpE")(op);
+}
 
 struct SiteCount {
   int64_t blocked = 0;
@@ -31,7 +52,7 @@ struct SiteCount {
 inline SiteCount CountAt(std::string_view function, leakwatch::Op op) {
   SiteCount c;
   const std::string prefix = std::string(function) + "()+0x";
-  for (const auto& s : leakwatch::TakeSnapshot().sites) {
+  for (const auto& s : TakeSnapshot().sites) {
     if (s.op != op || s.site.compare(0, prefix.size(), prefix) != 0) continue;
     c.blocked += s.blocked;
     c.finished += s.durations.count;

@@ -98,14 +98,14 @@ __attribute__((noinline)) void ParkInSemWait(sem_t& s) {
 // `function` with `op`, then runs `release` and joins them.
 void ExpectParked(const char* function, Op op, const std::function<void()>& park,
                   const std::function<void()>& release) {
-  ASSERT_NE(leakwatch::TakeSnapshot, nullptr) << "no leakwatch agent in the process";
+  ASSERT_NE(parked::AgentTakeSnapshot(), nullptr) << "no leakwatch agent in the process";
   const SiteCount before = CountAt(function, op);
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) threads.emplace_back(park);
   const SiteCount parked = WaitForBlocked(function, op, kThreads);
   release();
   for (auto& t : threads) t.join();
-  EXPECT_EQ(parked.blocked, kThreads) << function << " op=" << leakwatch::OpName(op);
+  EXPECT_EQ(parked.blocked, kThreads) << function << " op=" << parked::OpName(op);
   EXPECT_EQ(parked.label.rfind(std::string(function) + "()+0x", 0), 0u) << parked.label;
   const SiteCount after = CountAt(function, op);
   EXPECT_EQ(after.blocked, 0);
@@ -219,9 +219,9 @@ TEST(InterceptTest, PosixSemWaitIsASemaphoreWait) {
 }
 
 TEST(InterceptTest, CreatedThreadsAreThreadTasksFromStartToExit) {
-  ASSERT_NE(leakwatch::TakeSnapshot, nullptr) << "no leakwatch agent in the process";
+  ASSERT_NE(parked::AgentTakeSnapshot(), nullptr) << "no leakwatch agent in the process";
   auto thread_kind = [] {
-    for (const auto& k : leakwatch::TakeSnapshot().kinds) {
+    for (const auto& k : parked::TakeSnapshot().kinds) {
       if (k.kind == "thread") return k;
     }
     return leakwatch::Snapshot::Kind{};

@@ -120,14 +120,29 @@ inline bool NotLoadedYet(const char* library) {
   return false;
 }
 
+// TakeSnapshot of the agent `library` brought in: itself or its dependencies
+// (libleakwatch_intercept.so), or the agent it loaded, named by AGENT_LIBRARY
+// (libleakwatch_preload.so loads libleakwatch_preload_agent.so).
+inline TakeSnapshotFn FindTakeSnapshot(void* lib) {
+  constexpr char kName[] = "_ZN9leakwatch12TakeSnapshotEv";
+  void* take = dlsym(lib, kName);
+#ifdef AGENT_LIBRARY
+  if (take == nullptr) {
+    void* agent = dlopen(AGENT_LIBRARY, RTLD_NOW | RTLD_NOLOAD);
+    EXPECT_NE(agent, nullptr) << AGENT_LIBRARY << " was not loaded";
+    if (agent != nullptr) take = dlsym(agent, kName);
+  }
+#endif
+  EXPECT_NE(take, nullptr) << dlerror();
+  return reinterpret_cast<TakeSnapshotFn>(take);
+}
+
 // Loads `library` and returns its TakeSnapshot, or nullptr (with a failure).
 inline TakeSnapshotFn LoadAndFindTakeSnapshot(const char* library) {
   void* lib = dlopen(library, RTLD_NOW | RTLD_GLOBAL);
   EXPECT_NE(lib, nullptr) << dlerror();
   if (lib == nullptr) return nullptr;
-  auto take = reinterpret_cast<TakeSnapshotFn>(dlsym(lib, "_ZN9leakwatch12TakeSnapshotEv"));
-  EXPECT_NE(take, nullptr) << dlerror();
-  return take;
+  return FindTakeSnapshot(lib);
 }
 
 }  // namespace leakwatch_test

@@ -35,8 +35,8 @@ TEST(AdoptedThreads, ThreadsRunningBeforeTheLibraryLoadsAreCountedOnceUntilTheyE
   ASSERT_GE(running, kParked + 1);
   void* lib = dlopen(LIBRARY, RTLD_NOW | RTLD_GLOBAL);
   ASSERT_NE(lib, nullptr) << dlerror();
-  auto take = reinterpret_cast<TakeSnapshotFn>(dlsym(lib, "_ZN9leakwatch12TakeSnapshotEv"));
-  ASSERT_NE(take, nullptr) << dlerror();
+  TakeSnapshotFn take = leakwatch_test::FindTakeSnapshot(lib);
+  ASSERT_NE(take, nullptr);
 
   // The loading thread (this one) registered itself; the others were adopted.
   // Threads the library started itself (the agent's) are not tasks.

@@ -31,9 +31,14 @@ TIMEOUT = 60  # a hang, not a slow run: the fixed agent exits in milliseconds
 def variants():
     """(name, binary, environment) for plain, preloaded and linked runs."""
     base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "LEAKWATCH_CONFIG")}
-    preload = dict(base, LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=ARGS.config)
+    # The agent started at load (before the program touches any signal) and,
+    # by default, just before the program's first thread.
+    preload = dict(base, LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=ARGS.config,
+                   LEAKWATCH_START="load")
+    first_thread = dict(base, LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=ARGS.config)
     linked = dict(base, LEAKWATCH_CONFIG=ARGS.linked_config)
     return [("plain", ARGS.host, base), ("preload", ARGS.host, preload),
+            ("preload-first-thread", ARGS.host, first_thread),
             ("linked", ARGS.linked, linked)]
 
 

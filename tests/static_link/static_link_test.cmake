@@ -3,7 +3,7 @@
 #   refuse    -static links with -l<each leakwatch library> fail with MESSAGE (LINKER)
 #   dynamic   the same links without -static succeed and the program runs
 #   consumer  an installed leakwatch used through find_package: a dynamic build
-#             runs, a -static build fails with MESSAGE
+#             runs, a -static build fails with MESSAGE; and through pkg-config
 #   preload   PROGRAM (static) prints and exits the same with LD_PRELOAD=PRELOAD
 
 cmake_policy(VERSION 3.20)
@@ -121,6 +121,36 @@ elseif(MODE STREQUAL "consumer")
       expect_refused("CMake consumer with -static" "${out}" "${result}")
     endif()
   endforeach()
+
+  # A pkg-config consumer of the same prefix: leakwatch.pc finds the prefix
+  # from its own place, so it names the prefix's directories wherever it is.
+  set(ENV{PKG_CONFIG_PATH} ${prefix}/${LIBDIR}/pkgconfig)
+  execute_process(COMMAND ${PKG_CONFIG} --cflags --libs leakwatch
+                  RESULT_VARIABLE result OUTPUT_VARIABLE flags ERROR_VARIABLE err
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT result EQUAL 0)
+    fail("pkg-config --cflags --libs leakwatch (PKG_CONFIG_PATH=$ENV{PKG_CONFIG_PATH}) failed:\n${err}")
+  endif()
+  string(REGEX MATCH "-L([^ ]+)" libdir_flag "${flags}")
+  get_filename_component(named_libdir "${CMAKE_MATCH_1}" REALPATH)
+  get_filename_component(prefix_libdir "${prefix}/${LIBDIR}" REALPATH)
+  if(NOT named_libdir STREQUAL prefix_libdir)
+    fail("pkg-config's -L is not ${prefix_libdir}: ${flags}")
+  endif()
+  separate_arguments(flag_list UNIX_COMMAND "${flags}")
+  set(exe ${WORK_DIR}/consumer-pkg-config)
+  execute_process(COMMAND ${CXX} ${SOURCE_DIR}/consumer/main.cc ${flag_list}
+                          -Wl,-rpath,${prefix}/${LIBDIR} -o ${exe}
+                  RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT result EQUAL 0)
+    fail("building with pkg-config's flags (${flags}) failed:\n${out}")
+  endif()
+  execute_process(COMMAND ${CMAKE_EXE} -E env --unset=LD_LIBRARY_PATH ${exe}
+                  RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT result EQUAL 0)
+    fail("the pkg-config consumer exited with ${result}:\n${out}")
+  endif()
+  message(STATUS "pkg-config consumer: builds and runs (${out})")
 
 elseif(MODE STREQUAL "preload")
   execute_process(COMMAND ${PROGRAM} RESULT_VARIABLE plain_result OUTPUT_VARIABLE plain_out
