@@ -145,10 +145,11 @@ class Prometheus:
     """Debian's prometheus server on a free loopback port, scraping `targets`
     every second, with optional rule files and an Alertmanager. `storage` names
     an existing TSDB directory (e.g. backfilled by promtool) to serve instead of
-    a fresh one; `extra_args` are more server flags."""
+    a fresh one; `extra_args` are more server flags. `extra_jobs` are more
+    scrape jobs as (job name, targets, honor_labels), e.g. a leakwatch-judge."""
 
     def __init__(self, targets, rule_files=(), alertmanager_port=None, job="leakwatch-demo",
-                 storage=None, extra_args=()):
+                 storage=None, extra_args=(), extra_jobs=()):
         self.dir = tempfile.mkdtemp(prefix="leakwatch-prom-")
         self.port = free_port()
         lines = ["global:", "  scrape_interval: 1s", "  evaluation_interval: 1s"]
@@ -160,6 +161,10 @@ class Prometheus:
                       f"        - targets: ['127.0.0.1:{alertmanager_port}']"]
         lines += ["scrape_configs:", f"  - job_name: {job}", "    static_configs:",
                   "      - targets: [" + ", ".join(f"'{t}'" for t in targets) + "]"]
+        for name, job_targets, honor_labels in extra_jobs:
+            lines += [f"  - job_name: {name}", f"    honor_labels: {'true' if honor_labels else 'false'}",
+                      "    static_configs:",
+                      "      - targets: [" + ", ".join(f"'{t}'" for t in job_targets) + "]"]
         config = os.path.join(self.dir, "prometheus.yml")
         with open(config, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -35,11 +35,12 @@ def check_metrics(text):
 
 
 class JudgeService:
-    """leakwatch-judge serving /metrics on a free loopback port, stopped on exit."""
+    """leakwatch-judge serving /metrics on a loopback port (`port`, or a free
+    one), stopped on exit."""
 
-    def __init__(self, url, *args):
+    def __init__(self, url, *args, port=None):
         self.dir = tempfile.mkdtemp(prefix="leakwatch-judge-")
-        self.port = harness.free_port()
+        self.port = port or harness.free_port()
         self.log = open(os.path.join(self.dir, "judge.log"), "w+")
         self.proc = subprocess.Popen([JUDGE, f"--prometheus={url}", f"--listen=127.0.0.1:{self.port}", *args],
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -81,9 +82,11 @@ class JudgeService:
 
 class BackfilledPrometheus(harness.Prometheus):
     """A real Prometheus serving `days` of fleet_history ending at `end`,
-    backfilled with promtool. Attributes: begin, end, leak_start, leak_per_hour."""
+    backfilled with promtool, scraping `targets` (job leakwatch-demo) and
+    `extra_jobs` live as harness.Prometheus does. Attributes: begin, end,
+    leak_start, leak_per_hour."""
 
-    def __init__(self, end, days=4.0, leak_after_days=2.5, leak_per_hour=4.0):
+    def __init__(self, end, days=4.0, leak_after_days=2.5, leak_per_hour=4.0, targets=(), extra_jobs=()):
         self.end = int(end) // 60 * 60
         self.begin = self.end - int(days * 86400)
         self.leak_start = self.begin + int(leak_after_days * 86400)
@@ -99,7 +102,7 @@ class BackfilledPrometheus(harness.Prometheus):
         os.remove(text)
         # The backfill has no staleness markers: a short lookback delta ends a
         # series soon after its instance stops, as staleness markers would.
-        super().__init__([], storage=storage,
+        super().__init__(list(targets), storage=storage, extra_jobs=extra_jobs,
                          extra_args=["--storage.tsdb.retention.time=100y", "--query.lookback-delta=90s"])
 
     def close(self):
