@@ -44,14 +44,16 @@ pids+=($!)
 # a new process every $restart_every seconds on the same ports. Each process's
 # own verdict starts from nothing at each restart; the judge's does not.
 restarting() {
-  local pid=
-  trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 0' TERM INT
+  local pid= sleeper=
+  trap 'kill $pid $sleeper 2>/dev/null; exit 0' TERM INT
   while :; do
     "$build/agent/tools/demo/leakwatch-demo" --listen "127.0.0.1:$restarting_port" \
       --metrics_listen "127.0.0.1:$restarting_metrics_port" --introspection_listen 127.0.0.1:0 \
       --config config/demo.yaml --load 4 --leak_ratio 0.35 >>"$work/restarting.log" 2>&1 &
     pid=$!
-    sleep "$restart_every" & wait $! || true
+    sleep "$restart_every" &
+    sleeper=$!
+    wait "$sleeper" || true
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     echo "restarting leakwatch-demo (every ${restart_every}s)" >>"$work/restarting.log"
