@@ -470,12 +470,12 @@ FleetParams FleetParamsForDetector(const trend::Params& detector, double scrape_
   return p;
 }
 
-std::string StepProblem(const FleetParams& params) {
+absl::Status ValidateGridStep(const FleetParams& params) {
   const double floor = absl::ToDoubleSeconds(params.detector.floor_window);
-  if (params.step_seconds <= floor) return "";
-  return absl::StrCat("the grid step (", params.step_seconds,
-                      "s) is longer than the detector's floor_window (", floor,
-                      "s): some floors would have no point");
+  if (params.step_seconds <= floor) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("the grid step (", params.step_seconds,
+                                                 "s) is longer than the detector's floor_window (",
+                                                 floor, "s): some floors would have no point"));
 }
 
 }  // namespace leakwatch::judge

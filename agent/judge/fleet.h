@@ -213,14 +213,15 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
 //                      lifetimes older than the reference still show four
 //                      trend windows of ages
 // The other fields (warmup_min_bins, warmup_z, walk_z) are FleetParams'
-// defaults; `detector` is `detector`. Pure; check the result with
-// ValidateFleetParams (a step longer than the detector's floor_window leaves
-// floors without points: StepProblem says so).
+// defaults; `detector` is `detector`. With the production preset this is
+// FleetParams{} for any scrape interval up to a minute. Pure; check the result
+// with ValidateFleetParams and ValidateGridStep.
 FleetParams FleetParamsForDetector(const trend::Params& detector, double scrape_seconds);
 
-// Empty when every floor_window of `params.detector` holds at least one grid
-// point of params.step_seconds; else what is wrong, naming both.
-std::string StepProblem(const FleetParams& params);
+// OK when every floor_window of `params.detector` holds at least one grid
+// point of params.step_seconds; else an InvalidArgumentError naming both (a
+// longer step leaves floors without points).
+absl::Status ValidateGridStep(const FleetParams& params);
 
 }  // namespace leakwatch::judge
 

@@ -325,9 +325,9 @@ absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& heade
     if (!d.ok()) return d.status();
     s.fleet.step_seconds = absl::ToDoubleSeconds(*d);
   }
-  if (const std::string problem = leakwatch::judge::StepProblem(s.fleet); !problem.empty()) {
+  if (absl::Status st = leakwatch::judge::ValidateGridStep(s.fleet); !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--step/--scrape-interval: ", problem,
+        "--step/--scrape-interval: ", st.message(),
         " (a floor_window must be at least the grid step: lower --step or --scrape-interval, or "
         "lengthen the config's detector.floor_window)"));
   }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -48,13 +49,13 @@ TEST(FleetParamsForDetectorTest, ProductionWindowsGiveTheDefaults) {
   EXPECT_EQ(p.max_warmup_seconds, 12 * 3600);
   EXPECT_EQ(p.reference_seconds, 86400);
   EXPECT_EQ(p.lookback_seconds, 2 * 86400);
-  EXPECT_TRUE(StepProblem(p).empty());
+  EXPECT_TRUE(ValidateGridStep(p).ok());
 }
 
 TEST(FleetParamsForDetectorTest, FastWindowsGiveMinutes) {
   const FleetParams p = FleetParamsForDetector(trend::FastPreset(), 5);
   EXPECT_TRUE(ValidateFleetParams(p).ok()) << ValidateFleetParams(p);
-  EXPECT_TRUE(StepProblem(p).empty()) << StepProblem(p);
+  EXPECT_TRUE(ValidateGridStep(p).ok()) << ValidateGridStep(p);
   EXPECT_EQ(p.step_seconds, 5);  // the scrape interval, above 10 s / 15
   EXPECT_EQ(p.max_gap_seconds, 50);
   EXPECT_EQ(p.smooth_seconds, 10);
@@ -66,13 +67,15 @@ TEST(FleetParamsForDetectorTest, FastWindowsGiveMinutes) {
   EXPECT_EQ(trend::FormatParams(p.detector), trend::FormatParams(trend::FastPreset()));
 }
 
-TEST(FleetParamsForDetectorTest, ScrapesSlowerThanTheFloorWindowAreAStepProblem) {
+TEST(FleetParamsForDetectorTest, ScrapesSlowerThanTheFloorWindowAreRefused) {
   const FleetParams p = FleetParamsForDetector(trend::FastPreset(), 15);
   EXPECT_EQ(p.step_seconds, 15);
-  EXPECT_NE(StepProblem(p).find("floor_window"), std::string::npos) << StepProblem(p);
+  EXPECT_EQ(ValidateGridStep(p).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ValidateGridStep(p).message().find("floor_window (10s)"), std::string::npos)
+      << ValidateGridStep(p);
   // The production windows take scrapes of up to 15 minutes.
-  EXPECT_TRUE(StepProblem(FleetParamsForDetector(trend::ProductionPreset(), 900)).empty());
-  EXPECT_FALSE(StepProblem(FleetParamsForDetector(trend::ProductionPreset(), 901)).empty());
+  EXPECT_TRUE(ValidateGridStep(FleetParamsForDetector(trend::ProductionPreset(), 900)).ok());
+  EXPECT_FALSE(ValidateGridStep(FleetParamsForDetector(trend::ProductionPreset(), 901)).ok());
 }
 
 constexpr double kT0 = 1704067200;  // 2024-01-01T00:00:00Z
