@@ -1,5 +1,6 @@
 # The README's two commands:
 #   make demo   installs what is missing, builds, runs the demo service with load,
+#               a leaking demo restarted every 3 minutes, leakwatch-judge,
 #               Prometheus and Alertmanager on loopback, and prints the URLs.
 #   make test   installs what is missing, builds, and runs every test: the unit,
 #               integration and end-to-end tests (ctest), promtool rule tests,

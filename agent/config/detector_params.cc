@@ -26,5 +26,11 @@ trend::Params ParamsFromConfig(const Config::Detector& detector) {
   return trend::ParamsForWindows(keys);
 }
 
+absl::StatusOr<trend::Params> LoadDetectorParams(const std::string& path) {
+  absl::StatusOr<Config> config = LoadConfigFile(path);
+  if (!config.ok()) return config.status();
+  return ParamsFromConfig(config->detector);
+}
+
 }  // namespace config
 }  // namespace leakwatch

@@ -11,7 +11,9 @@
 #define LEAKWATCH_CONFIG_DETECTOR_PARAMS_H_
 
 #include <optional>
+#include <string>
 
+#include "absl/status/statusor.h"
 #include "leakwatch/config.h"
 #include "trend/params.h"
 
@@ -23,6 +25,12 @@ namespace leakwatch::config {
 // the process started. ParamsFromConfig(Config::Detector()) is
 // trend::ProductionPreset().
 trend::Params ParamsFromConfig(const Config::Detector& detector);
+
+// The detector of a leakwatch YAML config file (the agent's own format, every
+// section allowed): LoadConfigFile, then ParamsFromConfig of its `detector`
+// keys. For tools that judge with the agent's windows (leakwatch-judge
+// --config). Errors are LoadConfigFile's: they name the key and line:column.
+absl::StatusOr<trend::Params> LoadDetectorParams(const std::string& path);
 
 }  // namespace leakwatch::config
 

@@ -454,4 +454,28 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
   return verdict;
 }
 
+FleetParams FleetParamsForDetector(const trend::Params& detector, double scrape_seconds) {
+  const double floor = absl::ToDoubleSeconds(detector.floor_window);
+  const double window = absl::ToDoubleSeconds(detector.trend_window);
+  FleetParams p;
+  p.detector = detector;
+  p.step_seconds = std::max(floor / 15, scrape_seconds);
+  p.max_gap_seconds = 10 * p.step_seconds;
+  p.smooth_seconds = floor;
+  p.warmup_bin_seconds = floor;
+  p.min_warmup_seconds = 2 * floor;
+  p.max_warmup_seconds = 2 * window;
+  p.reference_seconds = std::max(absl::ToDoubleSeconds(detector.min_history), 4 * window);
+  p.lookback_seconds = p.reference_seconds + 4 * window;
+  return p;
+}
+
+absl::Status ValidateGridStep(const FleetParams& params) {
+  const double floor = absl::ToDoubleSeconds(params.detector.floor_window);
+  if (params.step_seconds <= floor) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("the grid step (", params.step_seconds,
+                                                 "s) is longer than the detector's floor_window (",
+                                                 floor, "s): some floors would have no point"));
+}
+
 }  // namespace leakwatch::judge

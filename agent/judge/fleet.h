@@ -195,6 +195,34 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
 // common prefix.
 FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetParams& params);
 
+// The fleet judgment's durations for a detector's windows, so that the judge
+// judges on the time scale the detector was tuned for (one definition of the
+// windows for the agent and the judge: leakwatch-judge --config). With the
+// production preset this is FleetParams{} exactly; with trend::FastPreset()
+// (config/demo.yaml: 10 s floors, a 3 m trend window, no day of history) a
+// leak that restarts every few minutes is suspected within minutes. Each
+// duration keeps its production proportion to the windows:
+//   step_seconds       the larger of floor_window / 15 and `scrape_seconds`
+//                      (a grid finer than the scrapes only repeats samples)
+//   max_gap_seconds    10 steps
+//   smooth_seconds, warmup_bin_seconds     one floor_window
+//   min_warmup_seconds two floor_windows
+//   max_warmup_seconds two trend_windows
+//   reference_seconds  the longer of min_history and four trend_windows
+//   lookback_seconds   reference_seconds plus four trend_windows, so that
+//                      lifetimes older than the reference still show four
+//                      trend windows of ages
+// The other fields (warmup_min_bins, warmup_z, walk_z) are FleetParams'
+// defaults; `detector` is `detector`. With the production preset this is
+// FleetParams{} for any scrape interval up to a minute. Pure; check the result
+// with ValidateFleetParams and ValidateGridStep.
+FleetParams FleetParamsForDetector(const trend::Params& detector, double scrape_seconds);
+
+// OK when every floor_window of `params.detector` holds at least one grid
+// point of params.step_seconds; else an InvalidArgumentError naming both (a
+// longer step leaves floors without points).
+absl::Status ValidateGridStep(const FleetParams& params);
+
 }  // namespace leakwatch::judge
 
 #endif  // LEAKWATCH_JUDGE_FLEET_H_

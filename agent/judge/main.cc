@@ -33,6 +33,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "config/detector_params.h"
 #include "config/duration.h"
 #include "config/listen_address.h"
 #include "judge/fleet.h"
@@ -46,11 +47,20 @@ ABSL_FLAG(std::string, prometheus, "",
           "http://mimir:8080/prometheus");
 ABSL_FLAG(std::string, listen, "127.0.0.1:9466", "address to serve the judge's /metrics on");
 ABSL_FLAG(std::string, interval, "1m", "time between judging cycles");
+ABSL_FLAG(std::string, config, "",
+          "leakwatch YAML config (the agent's format, e.g. config/demo.yaml) whose detector.* "
+          "keys set the windows the fleet is judged with, and with them the fleet judge's "
+          "durations (default: the production windows, 15m floors and a 6h trend)");
+ABSL_FLAG(std::string, scrape_interval, "1s",
+          "scrape interval of the judged jobs: the default grid step is at least this long "
+          "(a finer grid only repeats samples)");
 ABSL_FLAG(std::string, lookback, "",
-          "history read per cycle (default: what the fleet judge needs, FleetParams' "
-          "lookback: a day before any verdict plus a trend window)");
+          "history read per cycle (default: what the fleet judge needs for the detector's "
+          "windows: 2d with the production windows, 24m with config/demo.yaml's)");
 ABSL_FLAG(std::string, step, "",
-          "resolution of the history read (default: the fleet judge's grid step, 1m)");
+          "resolution of the history read (default: the fleet judge's grid step for the "
+          "detector's windows, floor_window / 15 but at least --scrape-interval: 1m with the "
+          "production windows)");
 ABSL_FLAG(std::string, selector, "", "extra label matchers, e.g. {namespace=\"shop\"}");
 ABSL_FLAG(std::string, group_by, "job",
           "comma-separated labels a verdict is per (with site and op, or kind); they replace "
@@ -93,10 +103,15 @@ its instances and process lifetimes together, and serves the verdicts on
   leakwatch_judge_series_judged, leakwatch_judge_cycle_duration_seconds
 A failed cycle keeps the last verdicts (see last_success). With --once, judges
 once, prints the metrics and exits (0, or 1 when the cycle failed).
+The fleet is judged with the in-process detector's production windows (a day
+of history before any verdict); --config=FILE takes the windows from the
+detector.* keys of a leakwatch config instead, the one the agents run with
+(config/demo.yaml: minutes), and derives the lookback and the grid from them.
 Flags may be written with - or _ (--group-by or --group_by). Bad usage exits 2.)";
 
 // Known flags that the issue spells with dashes; absl flags use underscores.
 constexpr const char* kDashed[] = {"group-by",
+                                   "scrape-interval",
                                    "bearer-token-file",
                                    "basic-auth-user",
                                    "basic-auth-password-file",
@@ -285,6 +300,19 @@ absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& heade
   auto group_by = leakwatch::judge::ParseGroupBy(absl::GetFlag(FLAGS_group_by));
   if (!group_by.ok()) return group_by.status();
   s.reader.group_by = *group_by;
+  // The fleet judge's durations follow the detector's windows: production,
+  // or the config's.
+  leakwatch::trend::Params detector = leakwatch::trend::ProductionPreset();
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    absl::StatusOr<leakwatch::trend::Params> loaded = leakwatch::config::LoadDetectorParams(path);
+    if (!loaded.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--config: ", loaded.status().message()));
+    }
+    detector = *loaded;
+  }
+  auto scrape = PositiveDuration("scrape-interval", absl::GetFlag(FLAGS_scrape_interval));
+  if (!scrape.ok()) return scrape.status();
+  s.fleet = leakwatch::judge::FleetParamsForDetector(detector, absl::ToDoubleSeconds(*scrape));
   const std::string lookback = absl::GetFlag(FLAGS_lookback);
   if (!lookback.empty()) {
     auto d = PositiveDuration("lookback", lookback);
@@ -296,6 +324,12 @@ absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& heade
     auto d = PositiveDuration("step", step);
     if (!d.ok()) return d.status();
     s.fleet.step_seconds = absl::ToDoubleSeconds(*d);
+  }
+  if (absl::Status st = leakwatch::judge::ValidateGridStep(s.fleet); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--step/--scrape-interval: ", st.message(),
+        " (a floor_window must be at least the grid step: lower --step or --scrape-interval, or "
+        "lengthen the config's detector.floor_window)"));
   }
   if (absl::Status st = leakwatch::judge::ValidateFleetParams(s.fleet); !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--lookback/--step: ", st.message()));
@@ -416,9 +450,15 @@ int main(int argc, char** argv) {
   }
   exposer->RegisterCollectable(metrics);
   const std::vector<int> ports = exposer->GetListeningPorts();
-  std::fprintf(stderr, "leakwatch-judge: serving /metrics on port %d, judging %s every %s\n",
+  std::fprintf(stderr,
+               "leakwatch-judge: serving /metrics on port %d, judging %s every %s "
+               "(floor window %s, trend window %s, lookback %s, step %s)\n",
                ports.empty() ? 0 : ports[0], s.client.base_url.c_str(),
-               absl::FormatDuration(s.interval).c_str());
+               absl::FormatDuration(s.interval).c_str(),
+               absl::FormatDuration(fleet.detector.floor_window).c_str(),
+               absl::FormatDuration(fleet.detector.trend_window).c_str(),
+               absl::FormatDuration(s.reader.lookback).c_str(),
+               absl::FormatDuration(s.reader.step).c_str());
 
   for (;;) {
     const absl::Time start = absl::Now();

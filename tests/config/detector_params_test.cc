@@ -4,6 +4,8 @@
 
 #include "config/detector_params.h"
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <variant>
 
@@ -37,6 +39,29 @@ TEST(DetectorParamsTest, TheShippedConfigsAreTheTwoPresets) {
             trend::FormatParams(trend::ProductionPreset()));
   EXPECT_EQ(trend::FormatParams(ParamsFromConfig(demo->detector)),
             trend::FormatParams(trend::FastPreset()));
+}
+
+// leakwatch-judge --config: a config file's detector, errors as LoadConfigFile's.
+TEST(DetectorParamsTest, LoadDetectorParamsReadsTheShippedConfigsAndNamesBadKeys) {
+  absl::StatusOr<trend::Params> production =
+      LoadDetectorParams(LEAKWATCH_SOURCE_DIR "/config/leakwatch.yaml");
+  absl::StatusOr<trend::Params> demo = LoadDetectorParams(LEAKWATCH_SOURCE_DIR "/config/demo.yaml");
+  ASSERT_TRUE(production.ok()) << production.status();
+  ASSERT_TRUE(demo.ok()) << demo.status();
+  EXPECT_EQ(trend::FormatParams(*production), trend::FormatParams(trend::ProductionPreset()));
+  EXPECT_EQ(trend::FormatParams(*demo), trend::FormatParams(trend::FastPreset()));
+
+  const std::string path = ::testing::TempDir() + "/detector_params_test.yaml";
+  { std::ofstream(path) << "sampler:\n  interval: 1s\ndetector:\n  trend_window: 1x\n"; }
+  absl::StatusOr<trend::Params> bad = LoadDetectorParams(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("detector.trend_window: line 4, column 17"),
+            std::string::npos)
+      << bad.status();
+  std::remove(path.c_str());
+  absl::StatusOr<trend::Params> missing = LoadDetectorParams(path);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
 }
 
 TEST(DetectorParamsTest, MinuteScaleConfigNeedsNoDayOfHistory) {

@@ -29,6 +29,7 @@ class Webhook:
 
     def __init__(self):
         self.alerts = []
+        self.posts = []  # each notification's alerts, in arrival order
         self.lock = threading.Lock()
         outer = self
 
@@ -36,7 +37,9 @@ class Webhook:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with outer.lock:
-                    outer.alerts.extend(json.loads(body).get("alerts", []))
+                    alerts = json.loads(body).get("alerts", [])
+                    outer.alerts.extend(alerts)
+                    outer.posts.append(alerts)
                 self.send_response(200)
                 self.end_headers()
 
@@ -51,6 +54,10 @@ class Webhook:
     def received(self):
         with self.lock:
             return list(self.alerts)
+
+    def notifications(self):
+        with self.lock:
+            return [list(p) for p in self.posts]
 
     def close(self):
         self.server.shutdown()

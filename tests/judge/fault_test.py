@@ -277,6 +277,43 @@ class FaultTest(unittest.TestCase):
             self.assertTrue(proc.stderr.startswith("leakwatch-judge: "), proc.stderr)
             self.assertIn(message, proc.stderr)
 
+    def test_bad_config_exits_2_naming_the_key(self):
+        """--config takes a leakwatch YAML config through the agent's own config
+        layer: its errors name the key and line:column, and a floor window
+        shorter than the grid step is refused before any query."""
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            def config(text):
+                path = os.path.join(d, f"c{len(os.listdir(d))}.yaml")
+                with open(path, "w") as f:
+                    f.write(text)
+                return "--config=" + path
+            demo = os.path.join(harness.SOURCE_DIR, "config", "demo.yaml")
+            for args, messages in [
+                ([config("detector:\n  floor_window: 10x\n")],
+                 ["--config: ", "detector.floor_window: line 2, column 17", "is not a duration"]),
+                ([config("detector:\n  flor_window: 10s\n")],
+                 ["detector.flor_window: line 2, column 3: unknown key", "floor_window"]),
+                ([config("detector:\n  trend_window: 10m\n  floor_window: 6m\n")],
+                 ["detector.trend_window", "must be at least twice detector.floor_window"]),
+                ([config("detector: [1, 2]\n")], ["detector: line 1"]),
+                (["--config=/nonexistent/leakwatch.yaml"],
+                 ["--config: ", "/nonexistent/leakwatch.yaml", "No such file"]),
+                ([f"--config={demo}", "--scrape-interval=15s"],
+                 ["--step/--scrape-interval: the grid step (15s) is longer than the detector's floor_window (10s)"]),
+                ([f"--config={demo}", "--step=1m"], ["the grid step (60s) is longer"]),
+                ([f"--config={demo}", "--scrape-interval=fast"], ["--scrape-interval: "]),
+            ]:
+                proc = subprocess.run([judge_harness.JUDGE, "--prometheus=http://127.0.0.1:1", "--once", *args],
+                                      capture_output=True, text=True, timeout=30)
+                with self.subTest(args=args):
+                    self.assertEqual(proc.returncode, 2, proc.stderr)
+                    self.assertTrue(proc.stderr.startswith("leakwatch-judge: "), proc.stderr)
+                    for message in messages:
+                        self.assertIn(message, proc.stderr)
+                    self.assertEqual(proc.stdout, "")
+
     def test_service_keeps_last_verdicts_through_faults(self):
         self.proxy.mode = "ok"
         with judge_harness.JudgeService(self.proxy.url("switchable"), "--interval=1s", *FAST) as judge:

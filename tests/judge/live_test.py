@@ -1,12 +1,15 @@
 """leakwatch-judge as a service over a live fleet: three leakwatch-demo
 processes, each restarted in place (same address, new process start time)
-every RESTART_SECONDS and leaking a few tasks at the timeout site in every
-lifetime, scraped every second by a real Prometheus. The judge's verdict
-metrics appear for the demo's sites and kinds, one series per instance and
-group however often the instances restart, and its cycles keep succeeding
-across the restarts. (The production fleet judgment needs a day of history
-before it suspects anything, so this test checks the plumbing and health, not
-a positive verdict; tests/judge/backfill_test.py checks verdicts.)"""
+every RESTART_SECONDS and leaking about a task a second at the timeout site in
+every lifetime (the demo's load generator), scraped every second by a real
+Prometheus. The judge runs with config/demo.yaml's windows (--config: minutes;
+the production windows need a day of history before any verdict, see
+tests/judge/backfill_test.py). Its cycles keep succeeding across the
+restarts, it holds one series per instance and group however often the
+instances restart, and it suspects the timeout site, which leaks in every
+lifetime though no lifetime lives long enough for its own detector to tell,
+while the demo's idle worker pool, as many stuck tasks in every lifetime, is
+not suspected."""
 
 import os
 import sys
@@ -18,9 +21,11 @@ import judge_harness  # noqa: E402
 from judge_harness import harness  # noqa: E402
 
 INSTANCES = 3
-RESTART_SECONDS = 20
+RESTART_SECONDS = 50
 RESTARTS = 2  # per instance, before the final checks
-LEAKS_PER_LIFETIME = 3
+# The demo's built-in load: 4 requests a second, 35 % leaky, 70 % of those at
+# the timeout site.
+LOAD = ("--load", "4", "--leak_ratio", "0.35")
 JOB = "leakwatch-demo"
 
 
@@ -31,8 +36,9 @@ def sample_value(samples, name, **labels):
 class Instance:
     """One demo process on a fixed metrics port, restartable in place."""
 
-    def __init__(self):
+    def __init__(self, offset):
         self.metrics_port = harness.free_port()
+        self.offset = offset  # staggers the restarts of the instances
         self.demo = None
         self.started = 0
         self.restarts = -1
@@ -41,12 +47,13 @@ class Instance:
     def start(self):
         if self.demo:
             self.demo.close()
-        self.demo = harness.Demo(extra=("--metrics_listen", f"127.0.0.1:{self.metrics_port}"))
-        for _ in range(LEAKS_PER_LIFETIME):
-            status, _ = self.demo.get("/leak/timeout")
-            assert status == 504, status
+        self.demo = harness.Demo(extra=(*LOAD, "--metrics_listen", f"127.0.0.1:{self.metrics_port}"))
         self.started = time.monotonic()
         self.restarts += 1
+
+    def restart_if_due(self):
+        if time.monotonic() - self.started >= RESTART_SECONDS + (self.offset if self.restarts == 0 else 0):
+            self.start()
 
     def close(self):
         self.demo.close()
@@ -56,55 +63,65 @@ class LiveTest(unittest.TestCase):
     def test_judge_follows_a_restarting_fleet(self):
         instances = []
         try:
-            for _ in range(INSTANCES):
-                instances.append(Instance())
+            for i in range(INSTANCES):
+                instances.append(Instance(offset=i * RESTART_SECONDS / INSTANCES))
             targets = [f"127.0.0.1:{i.metrics_port}" for i in instances]
+            demo_config = os.path.join(harness.SOURCE_DIR, "config", "demo.yaml")
             with harness.Prometheus(targets, job=JOB) as prom, \
-                    judge_harness.JudgeService(prom.url, "--interval=2s", "--lookback=10m",
-                                               "--step=1s") as judge:
-                # The site label as the demo reports it: a build whose compiler
+                    judge_harness.JudgeService(prom.url, f"--config={demo_config}", "--scrape-interval=1s",
+                                               "--interval=2s") as judge:
+                # The site labels as the demo reports them: a build whose compiler
                 # launcher rewrites source paths (ccache's base_dir) prefixes "../".
                 site_suffix = harness.demo_site("timeout-send")
+                idle_suffix = harness.demo_site("pool-idle")
 
-                def restart_due_instances():
-                    for i, inst in enumerate(instances):
-                        if time.monotonic() - inst.started > RESTART_SECONDS + 5 * i:
-                            inst.start()
-                    return all(inst.restarts >= RESTARTS for inst in instances)
+                def restarting(what, fn, timeout):
+                    """Waits for fn() while restarting the instances when due."""
+                    def step():
+                        for inst in instances:
+                            inst.restart_if_due()
+                        return fn()
+                    try:
+                        return harness.wait_until(what, step, timeout=timeout, interval=0.5)
+                    except AssertionError as e:
+                        raise AssertionError(f"{e}\njudge log:\n{judge.output()[-3000:]}\n"
+                                             f"judge metrics:\n{judge.metrics_text()}") from None
 
-                harness.wait_until(f"{RESTARTS} restarts of every instance", restart_due_instances,
-                                   timeout=RESTART_SECONDS * (RESTARTS + 2) + 60, interval=0.5)
+                restarting(f"{RESTARTS} restarts of every instance",
+                           lambda: all(inst.restarts >= RESTARTS for inst in instances),
+                           timeout=RESTART_SECONDS * (RESTARTS + 2) + 60)
 
                 # Prometheus saw the in-place restarts as start-time changes of the same instance.
                 def all_restarts_scraped():
                     changes = prom.query(f'changes(process_start_time_seconds{{job="{JOB}"}}[10m])')
                     return len(changes) == INSTANCES and all(v >= RESTARTS for _, v in changes)
 
-                harness.wait_until("Prometheus to scrape every restart", all_restarts_scraped, 30)
+                restarting("Prometheus to scrape every restart", all_restarts_scraped, 30)
 
-                # A cycle that started after the last restart succeeded and judged the site.
+                def verdicts(samples, suffix, op):
+                    return [(l, v) for n, l, v in samples if n == "leakwatch_judge_site_leak_suspected"
+                            and l.get("job") == JOB and l.get("op") == op and l.get("site", "").endswith(suffix)]
+
+                # A cycle that started after the restarts succeeded and suspects the timeout site.
                 after = time.time() + 1
 
-                def judged_after_restarts():
+                def suspected_after_restarts():
                     samples = judge.metrics()
                     last = sample_value(samples, "leakwatch_judge_last_success_timestamp_seconds")
-                    stuck = [v for n, l, v in samples if n == "leakwatch_judge_site_leak_suspected"
-                             and l.get("job") == JOB and l.get("op") == "chan_send"
-                             and l.get("site", "").endswith(site_suffix)]
-                    return samples if last and last > after and stuck else None
+                    stuck = verdicts(samples, site_suffix, "chan_send")
+                    return samples if last and last > after and stuck and stuck[0][1] == 1 else None
 
-                try:
-                    samples = harness.wait_until("a cycle judging the demo's timeout site after the restarts",
-                                                 judged_after_restarts, timeout=60)
-                except AssertionError as e:
-                    raise AssertionError(f"{e}\njudge log:\n{judge.output()[-3000:]}\n"
-                                         f"judge metrics:\n{judge.metrics_text()}") from None
-                site = [l["site"] for n, l, _ in samples if n == "leakwatch_judge_site_leak_suspected"
-                        and l.get("site", "").endswith(site_suffix)][0]
-                verdict = {"job": JOB, "site": site, "op": "chan_send"}
-                self.assertIn(sample_value(samples, "leakwatch_judge_site_leak_suspected", **verdict), (0, 1))
-                self.assertIsNotNone(sample_value(samples, "leakwatch_judge_site_leak_growth_per_hour",
-                                                  **verdict))
+                samples = restarting("a cycle after the restarts suspecting the demo's timeout site",
+                                     suspected_after_restarts, timeout=120)
+                [(labels, _)] = verdicts(samples, site_suffix, "chan_send")
+                verdict = {"job": JOB, "site": labels["site"], "op": "chan_send"}
+                # Growth per process per hour: about a task a second.
+                growth = sample_value(samples, "leakwatch_judge_site_leak_growth_per_hour", **verdict)
+                self.assertGreater(growth, 600)
+                self.assertLess(growth, 20000)
+                # The idle pool holds as many stuck workers in every lifetime: no leak.
+                idle = verdicts(samples, idle_suffix, "chan_recv")
+                self.assertEqual([v for _, v in idle], [0], idle)
                 kinds = [l for n, l, _ in samples if n == "leakwatch_judge_task_leak_suspected"]
                 self.assertTrue(kinds, "no long-lived task kind judged")
                 groups = len([1 for n, _, _ in samples if n.endswith("_leak_suspected")])
