@@ -41,6 +41,7 @@ struct Increment {
   double age;       // process age at the later point, seconds
   double delta;     // value change
   double dt;        // seconds between the two points
+  double level;     // the lifetime's mature level (> 0)
   int lifetime;     // index of the lifetime in canonical order
   bool young_seen;  // the lifetime started inside the judged range
   bool reference;   // of a lifetime that started before now - reference_seconds
@@ -48,83 +49,135 @@ struct Increment {
 
 bool Finite(double x) { return std::isfinite(x); }
 
-// The warm-up age: see fleet.h, step 3. `level` is the group's median value.
+// A profile's age bin counts when this many lifetimes each spent at least half
+// of it: one lifetime's wander is not a warm-up (a job of 4 replicas
+// restarted daily had one young lifetime in its reference, whose line was
+// still rising at its last age; the rest of the warm-up read as a leak).
+constexpr int kProfileLifetimes = 3;
+
 // The warm-up: the age below which nothing counts, and the rate the pooled
-// age profile rises above its line, per age bin of warmup_bin_seconds.
+// age profile rises above its line, per age bin of warmup_bin_seconds,
+// relative to each lifetime's level (a deploy that doubles the level doubles
+// its warm-up: with absolute rates, the reference's smaller warm-up left a
+// part of every young lifetime's rise in, and a job restarted hourly climbed
+// by that part at every restart).
 struct Warmup {
   double age = 0;
-  std::vector<double> excess;  // per second; beyond its end, 0
+  std::vector<double> excess;  // per second, relative; beyond its end, 0
+  // The end of the warm-up's significant rise (>= age).
+  double mature_age = 0;
 };
 
-Warmup ChooseWarmup(const std::vector<Increment>& increments, const FleetParams& p) {
-  Warmup warmup;
-  warmup.age = p.max_warmup_seconds;
+// The pooled age profile of `increments` (those of young_seen lifetimes, and
+// of reference ones only when `reference_only`): per age bin, the relative
+// rate, the seconds behind it and the lifetimes' own rates' spread.
+struct Profile {
+  std::vector<double> sum, seconds;
+  std::vector<double> n_rates, mean_rate, m2_rate;
+  int64_t covered = 0;  // bins with kProfileLifetimes lifetimes and support
+  int64_t last = -1;    // the last such bin
+  double support = 0;
+};
+
+Profile BuildProfile(const std::vector<Increment>& increments, const FleetParams& p,
+                     bool reference_only) {
   const double bin = p.warmup_bin_seconds;
-  // The profile of the reference lifetimes (those that started before
-  // now - reference_seconds) when they cover warmup_min_bins age bins, else of
-  // all: a deploy that ships a leak makes its young lifetimes rise while the
-  // older ones stayed flat, which the profile of all lifetimes took for a
-  // warm-up (W rose to 6-12 h within hours of the deploy and the leak's
-  // increments were dropped).
-  double reference_seconds = 0;
-  for (const Increment& inc : increments) {
-    if (inc.reference && inc.young_seen && inc.age >= p.min_warmup_seconds) {
-      reference_seconds += inc.dt;
-    }
-  }
-  const bool reference_only = reference_seconds >= p.warmup_min_bins * bin;
   // Age bins up to 2 x max_warmup; older ages share one last bin, which
   // counts in the rates beyond W but not in the profile's line.
   const int64_t bins = static_cast<int64_t>(std::ceil(2 * p.max_warmup_seconds / bin)) + 1;
-  std::vector<double> sum(bins, 0), seconds(bins, 0);
+  Profile profile;
+  profile.sum.assign(bins, 0);
+  profile.seconds.assign(bins, 0);
   // Per bin, the spread of the lifetimes' own rates in it (Welford), for the
   // noise of the bin's mean rate.
-  std::vector<double> n_rates(bins, 0), mean_rate(bins, 0), m2_rate(bins, 0);
+  profile.n_rates.assign(bins, 0);
+  profile.mean_rate.assign(bins, 0);
+  profile.m2_rate.assign(bins, 0);
   int open_lifetime = -1;
   int64_t open_bin = -1;
   double open_sum = 0, open_seconds = 0;
   auto close = [&] {
     if (open_bin < 0 || open_seconds < bin / 2) return;
     const double r = open_sum / open_seconds;
-    n_rates[open_bin] += 1;
-    const double d = r - mean_rate[open_bin];
-    mean_rate[open_bin] += d / n_rates[open_bin];
-    m2_rate[open_bin] += d * (r - mean_rate[open_bin]);
+    profile.n_rates[open_bin] += 1;
+    const double d = r - profile.mean_rate[open_bin];
+    profile.mean_rate[open_bin] += d / profile.n_rates[open_bin];
+    profile.m2_rate[open_bin] += d * (r - profile.mean_rate[open_bin]);
   };
   for (const Increment& inc : increments) {
     if (!inc.young_seen || (reference_only && !inc.reference)) continue;
     const int64_t j = std::min<int64_t>(bins - 1, static_cast<int64_t>(inc.age / bin));
     if (j < 0) continue;
-    sum[j] += inc.delta;
-    seconds[j] += inc.dt;
+    const double relative = inc.delta / inc.level;
+    profile.sum[j] += relative;
+    profile.seconds[j] += inc.dt;
     if (inc.lifetime != open_lifetime || j != open_bin) {
       close();
       open_lifetime = inc.lifetime;
       open_bin = j;
       open_sum = open_seconds = 0;
     }
-    open_sum += inc.delta;
+    open_sum += relative;
     open_seconds += inc.dt;
   }
   close();
-  // The line of the profile: the median rate of the well-covered bins (at
-  // least a quarter of the best-covered bin's data: one old lifetime's wander
-  // is not the profile) in the last third of the well-covered ages. A leak
-  // rises at that rate at every age; a warm-up faster at first.
-  const double support =
-      std::max(bin, 0.25 * *std::max_element(seconds.begin(), seconds.end() - 1));
-  int64_t last = -1, covered = 0;
+  // Well covered: at least a quarter of the best-covered bin's data (one old
+  // lifetime's wander is not the profile) and kProfileLifetimes lifetimes.
+  profile.support =
+      std::max(bin, 0.25 * *std::max_element(profile.seconds.begin(), profile.seconds.end() - 1));
   for (int64_t j = 0; j + 1 < bins; ++j) {
-    if (seconds[j] >= support) {
-      last = j;
-      ++covered;
+    if (profile.seconds[j] >= profile.support && profile.n_rates[j] >= kProfileLifetimes) {
+      profile.last = j;
+      ++profile.covered;
     }
   }
+  return profile;
+}
+
+// The end (an age bin index, exclusive) of the leading run of ages, from the
+// minimum warm-up on, whose rise above the profile's line `slope` is
+// significant (beyond mature_z x the bin's standard error): a warm-up of hours
+// makes a long run; a flat or leaking profile, whose bins differ by noise,
+// none (the run then ends where it starts).
+int64_t LeadingRunEnd(const Profile& profile, double slope, const FleetParams& p) {
+  const double bin = p.warmup_bin_seconds;
+  int64_t j = static_cast<int64_t>(p.min_warmup_seconds / bin);
+  if (p.mature_z <= 0) return j;
+  for (; j + 1 < static_cast<int64_t>(profile.sum.size()) && j <= profile.last; ++j) {
+    if (profile.seconds[j] < profile.support) break;
+    const double rise = profile.sum[j] / profile.seconds[j] - slope;
+    const double n = profile.n_rates[j];
+    const double error = n >= 2 ? std::sqrt(profile.m2_rate[j] / (n - 1) / n) : 0;
+    if (error <= 0 || !(rise > p.mature_z * error)) break;
+  }
+  return j;
+}
+
+Warmup ChooseWarmup(const std::vector<Increment>& increments, const FleetParams& p) {
+  const double bin = p.warmup_bin_seconds;
+  Warmup warmup;
+  warmup.age = p.max_warmup_seconds;
+  // The profile of the reference lifetimes (those that started before
+  // now - reference_seconds) when they cover warmup_min_bins age bins, else of
+  // all: a deploy that ships a leak makes its young lifetimes rise while the
+  // older ones stayed flat, which the profile of all lifetimes took for a
+  // warm-up (W rose to 6-12 h within hours of the deploy and the leak's
+  // increments were dropped).
+  Profile profile = BuildProfile(increments, p, /*reference_only=*/true);
+  if (profile.covered < p.warmup_min_bins) {
+    profile = BuildProfile(increments, p, /*reference_only=*/false);
+  }
   // Too little seen of young ages to tell a warm-up: only old ages count.
-  if (covered < p.warmup_min_bins) return warmup;
+  if (profile.covered < p.warmup_min_bins) return warmup;
+  // The line of the profile: the median rate of the well-covered bins in the
+  // last third of the well-covered ages. A leak rises at that rate at every
+  // age; a warm-up faster at first.
+  const int64_t last = profile.last;
   std::vector<double> late;
   for (int64_t j = last - last / 3; j <= last; ++j) {
-    if (seconds[j] >= support) late.push_back(sum[j] / seconds[j]);
+    if (profile.seconds[j] >= profile.support && profile.n_rates[j] >= kProfileLifetimes) {
+      late.push_back(profile.sum[j] / profile.seconds[j]);
+    }
   }
   const double slope = trend::Median(late);
   // What the age profile rises faster than that line, per age bin: the
@@ -134,15 +187,21 @@ Warmup ChooseWarmup(const std::vector<Increment>& increments, const FleetParams&
   // rate (from the spread of its lifetimes' rates): taking out the positive
   // part of every bin's noise pushed flat series down by a fifth of a 2 %/h
   // leak and hid it.
-  warmup.excess.assign(bins, 0);
-  for (int64_t j = 0; j + 1 < bins && j <= last; ++j) {
-    if (seconds[j] < support) continue;
-    const double rise = sum[j] / seconds[j] - slope;
-    const double error =
-        n_rates[j] >= 2 ? std::sqrt(m2_rate[j] / (n_rates[j] - 1) / n_rates[j]) : 0;
+  warmup.excess.assign(profile.sum.size(), 0);
+  const int64_t run_end = LeadingRunEnd(profile, slope, p);
+  for (int64_t j = 0; j + 1 < static_cast<int64_t>(profile.sum.size()) && j <= last; ++j) {
+    if (profile.seconds[j] < profile.support) continue;
+    const double rise = profile.sum[j] / profile.seconds[j] - slope;
+    const double n = profile.n_rates[j];
+    const double error = n >= 2 ? std::sqrt(profile.m2_rate[j] / (n - 1) / n) : 0;
     warmup.excess[j] = std::max(0.0, rise - p.warmup_z * error);
   }
   warmup.age = p.min_warmup_seconds;
+  // The mature age: the end of the leading run of ages, from the minimum
+  // warm-up on, whose rise above the line is significant (beyond mature_z x
+  // the bin's standard error). A warm-up of hours makes a long run; a flat
+  // or leaking profile, whose bins differ by noise, none.
+  warmup.mature_age = std::max(warmup.age, static_cast<double>(run_end) * bin);
   return warmup;
 }
 
@@ -178,6 +237,7 @@ absl::Status SetFleetParam(FleetParams& params, const std::string& assignment) {
       {"warmup_z", &FleetParams::warmup_z},
       {"reference_seconds", &FleetParams::reference_seconds},
       {"walk_z", &FleetParams::walk_z},
+      {"mature_z", &FleetParams::mature_z},
   };
   for (const auto& [field, member] : kFields) {
     if (name != field) continue;
@@ -229,6 +289,10 @@ absl::Status ValidateFleetParams(const FleetParams& p) {
         absl::StrCat("FleetParams.lookback_seconds / step_seconds must be at most 1e6, got ",
                      p.lookback_seconds / p.step_seconds));
   }
+  if (!Finite(p.mature_z) || p.mature_z < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FleetParams.mature_z must be finite and >= 0, got ", p.mature_z));
+  }
   if (!Finite(p.warmup_z) || p.warmup_z < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("FleetParams.warmup_z must be finite and >= 0, got ", p.warmup_z));
@@ -243,7 +307,18 @@ absl::Status ValidateFleetParams(const FleetParams& p) {
   return absl::OkStatus();
 }
 
+namespace {
+StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams& p,
+                      bool mature_only);
+}  // namespace
+
 StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& p) {
+  return Stitch(history, now, p, false);
+}
+
+namespace {
+StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams& p,
+                      bool mature_only) {
   StitchedSeries verdict;
   const bool judgeable = Finite(now) && ValidateFleetParams(p).ok();
   const double from = now - p.lookback_seconds;
@@ -257,6 +332,7 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
   std::vector<Increment> increments;
   std::vector<std::vector<Point>> points(history.lifetimes.size());
   std::vector<double> starts(history.lifetimes.size(), 0);
+  std::vector<double> own_level(history.lifetimes.size(), 1);
   // A canonical order, so that sums (and verdicts) do not depend on the order
   // the reader delivered the lifetimes in.
   std::vector<size_t> order(history.lifetimes.size());
@@ -312,6 +388,17 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
                              ? life.process_start
                              : first_t;
     starts[l] = start;
+    // The lifetime's mature level: the median of its grid means past the
+    // minimum warm-up (of all of them when it never got there), at least 1.
+    std::vector<double> mature_means, all_means;
+    for (const Point& pt : pts) {
+      const double t = (static_cast<double>(k0 + pt.k) + 0.5) * p.step_seconds;
+      all_means.push_back(pt.mean);
+      if (t - start >= p.min_warmup_seconds) mature_means.push_back(pt.mean);
+    }
+    const double level =
+        std::max(1.0, trend::Median(mature_means.empty() ? all_means : mature_means));
+    own_level[l] = level;
     // Increments of the trailing smooth_seconds mean (see fleet.h, step 2),
     // within segments that no gap breaks.
     const int64_t window =
@@ -331,8 +418,9 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
       if (i > segment && pts[i - 1].k - pts[segment].k >= window - 1) {
         const double t = (static_cast<double>(k0 + pts[i].k) + 0.5) * p.step_seconds;
         const double dt = static_cast<double>(pts[i].k - pts[i - 1].k) * p.step_seconds;
-        increments.push_back({pts[i].k, t - start, smoothed - previous, dt, static_cast<int>(l),
-                              start > from, start < now - p.reference_seconds});
+        increments.push_back({pts[i].k, t - start, smoothed - previous, dt, level,
+                              static_cast<int>(l), start > from,
+                              start < now - p.reference_seconds});
       }
       previous = smoothed;
     }
@@ -340,9 +428,43 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
   verdict.instances = static_cast<int>(instances.size());
   if (!judgeable || increments.empty()) return verdict;
 
+  // A lifetime still warming up has not reached its level: its warm-up is
+  // scaled by the larger of its own level and the fleet's (the median mature
+  // grid mean) over the trend window before it started.
+  {
+    std::vector<std::vector<double>> at(grid);
+    for (size_t l = 0; l < points.size(); ++l) {
+      for (const Point& pt : points[l]) {
+        const double t = (static_cast<double>(k0 + pt.k) + 0.5) * p.step_seconds;
+        if (t - starts[l] >= p.min_warmup_seconds && pt.k >= 0 && pt.k < grid) {
+          at[pt.k].push_back(pt.mean);
+        }
+      }
+    }
+    std::vector<double> fleet_level(grid, 0);
+    for (int64_t k = 0; k < grid; ++k) {
+      if (!at[k].empty()) fleet_level[k] = trend::Median(at[k]);
+    }
+    const int64_t before = static_cast<int64_t>(
+        std::llround(absl::ToDoubleSeconds(p.detector.trend_window) / p.step_seconds));
+    std::vector<double> level(points.size(), 1);
+    for (size_t l = 0; l < points.size(); ++l) {
+      if (points[l].empty()) continue;
+      const int64_t k_start = static_cast<int64_t>(std::floor(starts[l] / p.step_seconds)) - k0;
+      std::vector<double> window;
+      for (int64_t k = std::max<int64_t>(0, k_start - before); k <= std::min(grid - 1, k_start);
+           ++k) {
+        if (fleet_level[k] > 0) window.push_back(fleet_level[k]);
+      }
+      level[l] = std::max(own_level[l], window.empty() ? 0.0 : trend::Median(window));
+    }
+    for (Increment& inc : increments) inc.level = level[inc.lifetime];
+  }
+
   // 3. Warm-up age.
   const Warmup profile = ChooseWarmup(increments, p);
-  const double warmup = profile.age;
+  const double warmup = mature_only ? profile.mature_age : profile.age;
+  verdict.mature_seconds = profile.mature_age;
   verdict.warmup_seconds = warmup;
 
   // 4. The fleet's increment per grid point and its typical level.
@@ -352,7 +474,8 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
   for (const Increment& inc : increments) {
     if (inc.age < warmup || inc.k < 0 || inc.k >= grid) continue;
     const size_t j = static_cast<size_t>(inc.age / p.warmup_bin_seconds);
-    const double delta = inc.delta - (j < profile.excess.size() ? profile.excess[j] * inc.dt : 0);
+    const double delta =
+        inc.delta - (j < profile.excess.size() ? profile.excess[j] * inc.dt * inc.level : 0);
     sum[inc.k] += delta;
     ++contributors[inc.k];
     change[inc.lifetime] += delta;
@@ -410,6 +533,8 @@ StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetP
   return verdict;
 }
 
+}  // namespace
+
 FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetParams& p) {
   const StitchedSeries series = StitchGroup(history, now, p);
   FleetVerdict verdict;
@@ -421,6 +546,19 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
 
   // 5. Judge the stitched series.
   trend::SeriesDetector detector(StitchedSeriesParams(p, p.walk_z * series.walk_sd));
+  for (size_t i = 0; i < series.t.size(); ++i) detector.Add(series.t[i], series.x[i], 0);
+  const trend::Verdict& v = detector.verdict();
+  verdict.suspected = v.suspected;
+  if (verdict.suspected && series.mature_seconds > series.warmup_seconds + p.warmup_bin_seconds) {
+    const StitchedSeries mature = Stitch(history, now, p, /*mature_only=*/true);
+    trend::SeriesDetector second(StitchedSeriesParams(p, p.walk_z * mature.walk_sd));
+    for (size_t i = 0; i < mature.t.size(); ++i) second.Add(mature.t[i], mature.x[i], 0);
+    verdict.suspected = second.verdict().suspected;
+  }
+  if (verdict.suspected) {
+    verdict.growth_per_hour = v.growth_per_hour;
+    return verdict;
+  }
   // Floor-window means of the last trend window (15 minutes, 6 h).
   std::vector<double> recent_t, recent_x;
   const double recent_window = absl::ToDoubleSeconds(p.detector.trend_window);
@@ -429,28 +567,23 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
   int64_t bucket = -1, bucket_count = 0;
   for (size_t i = 0; i < series.t.size(); ++i) {
     const double t = series.t[i], x = series.x[i];
-    detector.Add(t, x, 0);
-    if (t > now - recent_window) {
-      const int64_t b = static_cast<int64_t>(std::floor(t / recent_mean));
-      if (b != bucket && bucket_count > 0) {
-        recent_t.push_back((static_cast<double>(bucket) + 0.5) * recent_mean);
-        recent_x.push_back(bucket_sum / static_cast<double>(bucket_count));
-        bucket_sum = 0;
-        bucket_count = 0;
-      }
-      bucket = b;
-      bucket_sum += x;
-      ++bucket_count;
+    if (!(t > now - recent_window)) continue;
+    const int64_t b = static_cast<int64_t>(std::floor(t / recent_mean));
+    if (b != bucket && bucket_count > 0) {
+      recent_t.push_back((static_cast<double>(bucket) + 0.5) * recent_mean);
+      recent_x.push_back(bucket_sum / static_cast<double>(bucket_count));
+      bucket_sum = 0;
+      bucket_count = 0;
     }
+    bucket = b;
+    bucket_sum += x;
+    ++bucket_count;
   }
   if (bucket_count > 0) {
     recent_t.push_back((static_cast<double>(bucket) + 0.5) * recent_mean);
     recent_x.push_back(bucket_sum / static_cast<double>(bucket_count));
   }
-  const trend::Verdict& v = detector.verdict();
-  verdict.suspected = v.suspected;
-  verdict.growth_per_hour =
-      v.suspected ? v.growth_per_hour : trend::TheilSenSlope(recent_t, recent_x) * 3600;
+  verdict.growth_per_hour = trend::TheilSenSlope(recent_t, recent_x) * 3600;
   return verdict;
 }
 

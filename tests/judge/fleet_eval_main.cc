@@ -117,16 +117,30 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> seeds;
   for (int s = first_seed; s <= last_seed; ++s) seeds.push_back(static_cast<uint64_t>(s));
   if (!dump.empty()) {
-    // FAMILY:SEED:INDEX — the verdicts over time, and the stitched series as
-    // of --at-hour (hours after the first sample).
+    // FAMILY:SEED:INDEX or grid:REPLICAS:RESTART_HOURS:RATE:SEED:INDEX —
+    // the verdicts over time, and the stitched series as of --at-hour (hours
+    // after the first sample).
     std::vector<std::string> parts = absl::StrSplit(dump, ':');
-    int seed = 0, index = 0;
-    if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &seed) ||
-        !absl::SimpleAtoi(parts[2], &index)) {
-      return Usage("--dump wants FAMILY:SEED:INDEX");
+    int seed = 0, index = 0, replicas = 0;
+    double restart_hours = 0, rate = 0;
+    absl::StatusOr<FleetScenario> s;
+    if (parts.size() == 6 && parts[0] == "grid") {
+      if (!absl::SimpleAtoi(parts[1], &replicas) || replicas < 1 ||
+          !absl::SimpleAtod(parts[2], &restart_hours) || restart_hours < 0 ||
+          !absl::SimpleAtod(parts[3], &rate) || rate < 0 || !absl::SimpleAtoi(parts[4], &seed) ||
+          !absl::SimpleAtoi(parts[5], &index)) {
+        return Usage("--dump wants grid:REPLICAS:RESTART_HOURS:RATE:SEED:INDEX");
+      }
+      s = GenerateGridScenario(replicas, restart_hours, rate, index, static_cast<uint64_t>(seed),
+                               days);
+    } else {
+      if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &seed) ||
+          !absl::SimpleAtoi(parts[2], &index)) {
+        return Usage(
+            "--dump wants FAMILY:SEED:INDEX or grid:REPLICAS:RESTART_HOURS:RATE:SEED:INDEX");
+      }
+      s = GenerateFleetScenario(parts[0], index, static_cast<uint64_t>(seed), days);
     }
-    absl::StatusOr<FleetScenario> s =
-        GenerateFleetScenario(parts[0], index, static_cast<uint64_t>(seed), days);
     if (!s.ok()) return Usage(std::string(s.status().message()));
     std::printf(
         "%s: replicas %d, restart %.1f h, level %.0f, rate %.3f, leak deploy at %.2f h, "
