@@ -32,8 +32,10 @@ namespace {
 // long is closed by libmicrohttpd itself.
 constexpr unsigned kInactivitySeconds = 10;
 // Per-connection buffer for the request line, headers and reply headers:
-// longer requests get 414 or 431 from libmicrohttpd.
-constexpr size_t kConnectionMemory = 16 * 1024;
+// longer requests get 414 or 431 from libmicrohttpd. Above 32 kB the library
+// maps it (instead of malloc): an idle connection holds only the pages it
+// touched, and they go back to the system when it closes.
+constexpr size_t kConnectionMemory = 48 * 1024;
 
 int64_t NowNanos() {
   timespec ts{};
