@@ -39,6 +39,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Memory figures mean nothing under a sanitizer (ASan's quarantine keeps
+// freed memory; TSan's shadow grows): the memory checks are skipped there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kMemoryChecked = false;
+#else
+constexpr bool kMemoryChecked = true;
+#endif
+
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TMPDIR");
   return std::string(dir != nullptr ? dir : "/tmp") + "/leakwatch-hostile-" +
@@ -399,6 +407,7 @@ TEST(HostileClients, ThousandIdleConnectionsDoNotDelayFiftyScrapers) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GT(latencies_ms.size(), 50u);
   ExpectHealthy(host);
+  if (!kMemoryChecked) return;
   // Memory goes back down once the attack ends (the server closed its share).
   for (int i = 0; i < 200 && host.RssKb() > rss_before * 11 / 10 + 1024; ++i) usleep(50000);
   const long rss_after = host.RssKb();
@@ -424,7 +433,9 @@ TEST(HostileClients, IdleConnectionsCostLittleMemory) {
   const long rss_held = host.RssKb();
   std::printf("[figures] %d idle connections: host RSS %ld -> %ld kB (%.1f kB each)\n", kHeld,
               rss_before, rss_held, static_cast<double>(rss_held - rss_before) / kHeld);
-  EXPECT_LT(rss_held - rss_before, kHeld * 64) << "kB for " << kHeld << " idle connections";
+  if (kMemoryChecked) {
+    EXPECT_LT(rss_held - rss_before, kHeld * 64) << "kB for " << kHeld << " idle connections";
+  }
   // Each is closed by the header deadline.
   for (int fd : fds) {
     EXPECT_TRUE(ReadToClose(fd, std::chrono::seconds(30)).has_value())
