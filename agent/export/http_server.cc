@@ -36,6 +36,9 @@ constexpr unsigned kInactivitySeconds = 10;
 // maps it (instead of malloc): an idle connection holds only the pages it
 // touched, and they go back to the system when it closes.
 constexpr size_t kConnectionMemory = 48 * 1024;
+// How long the server waits before it tries to accept again when the process
+// has no descriptor left for a new connection.
+constexpr int kAcceptBackoffMs = 100;
 
 int64_t NowNanos() {
   timespec ts{};
@@ -152,7 +155,9 @@ struct HttpServer::Impl {
   std::string tls_key, tls_cert;  // must outlive the daemon
   ConnectionTable table;          // used on the server thread only
   MHD_Daemon* daemon = nullptr;
-  int wake_fd = -1;  // eventfd: Stop
+  int listen_fd = -1;    // owned by the daemon once it started
+  int wake_fd = -1;      // eventfd: Stop
+  uint64_t accepts = 0;  // connections offered to OnAccept (server thread only)
   std::thread thread;
 
   ~Impl() {
@@ -176,6 +181,10 @@ struct HttpServer::Impl {
     const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
     const int epoll_fd = info != nullptr ? info->epoll_fd : -1;
     std::vector<int> expired;
+    // A pass that left a connection waiting in the listening socket without
+    // offering it to OnAccept could not accept it (EMFILE, ENFILE): the
+    // library would retry on every pass, and the loop would spin.
+    bool backoff = false;
     while (true) {
       int timeout_ms = 1000;
       MHD_UNSIGNED_LONG_LONG mhd_timeout = 0;
@@ -190,16 +199,28 @@ struct HttpServer::Impl {
       CloseConnections(expired);
       if (!expired.empty()) timeout_ms = 0;
       pollfd fds[2] = {{epoll_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-      const int ready = poll(fds, 2, timeout_ms);
+      // Out of descriptors, the next pass would only fail to accept again:
+      // wait for the stop signal alone for a while instead of spinning.
+      const int ready =
+          poll(fds + (backoff ? 1 : 0), backoff ? 1 : 2, backoff ? kAcceptBackoffMs : timeout_ms);
       if (ready < 0 && errno != EINTR) break;
       if (fds[1].revents != 0) break;
+      const uint64_t accepts_before = accepts;
       MHD_run(daemon);
+      backoff = accepts == accepts_before && Readable(listen_fd);
     }
+  }
+
+  // True if a connection waits on `fd` (a listening socket) to be accepted.
+  static bool Readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 1;
   }
 
   // libmicrohttpd callbacks; none of them lets an exception out.
   static MHD_Result OnAccept(void* cls, const sockaddr* addr, socklen_t) {
     auto* impl = static_cast<Impl*>(cls);
+    ++impl->accepts;
     try {
       std::vector<int> evict;
       const bool admitted = impl->table.Admit(AddressText(addr), &evict);
@@ -318,6 +339,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
   absl::StatusOr<int> listen_fd = Listen(config.listen);
   if (!listen_fd.ok()) return listen_fd.status();
   const int port = BoundPort(*listen_fd);
+  impl->listen_fd = *listen_fd;
   impl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (impl->wake_fd < 0) {
     close(*listen_fd);
