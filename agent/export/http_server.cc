@@ -1,224 +1,79 @@
 #include "export/http_server.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <errno.h>
+#include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <cstdlib>
+#include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
-#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "civetweb.h"
 #include "config/listen_address.h"
 #include "core/adopted_threads.h"
+#include "export/connection_table.h"
+#include "export/http_request.h"
 
 namespace leakwatch::exporter {
-
-// civetweb's worker threads (besides its master thread).
-constexpr int kWorkerThreads = 2;
-
-// The listening sockets of this process bound to one of `ports` (any port if
-// empty), except those in `before`. Used to find civetweb's own (it does not expose them): a port
-// cannot be bound twice, and `before` excludes anything listening already.
-std::vector<int> ListeningSockets(const std::vector<int>& ports, const std::vector<int>& before) {
-  std::vector<int> fds;
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return fds;
-  while (const dirent* entry = readdir(dir)) {
-    int fd = 0;
-    if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(dir)) continue;
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
-    sockaddr_storage addr{};
-    socklen_t addr_len = sizeof addr;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
-    int port = -1;
-    if (addr.ss_family == AF_INET) port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    if (addr.ss_family == AF_INET6) port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    if (!ports.empty() && std::find(ports.begin(), ports.end(), port) == ports.end()) continue;
-    if (std::find(before.begin(), before.end(), fd) != before.end()) continue;
-    fds.push_back(fd);
-  }
-  closedir(dir);
-  return fds;
-}
-
-struct HttpServer::Impl {
-  Config::Exporter config;
-  Handlers handlers;
-  std::string expected_auth;  // "user:password", empty = no auth
-  std::string tls_pem_path;   // combined key+cert file for civetweb, removed at stop
-  mg_context* ctx = nullptr;
-  std::vector<int> listening_fds;  // civetweb's, found after start (see WakeForStop)
-
-  // civetweb's threads that have started (see AwaitThreads).
-  std::mutex started_mu;
-  std::condition_variable started_cv;
-  int threads_started ABSL_GUARDED_BY(started_mu) = 0;
-
-  void ThreadStarted() {
-    std::lock_guard<std::mutex> lock(started_mu);
-    ++threads_started;
-    started_cv.notify_all();
-  }
-
-  // Each civetweb thread sets SIGPIPE to ignored as it starts, before it calls
-  // init_thread: once all have called it, the caller can give the host its
-  // disposition back without a thread undoing that later (core/host_signals.h).
-  void AwaitThreads(int n) {
-    std::unique_lock<std::mutex> lock(started_mu);
-    started_cv.wait_for(lock, std::chrono::seconds(5),
-                        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return threads_started >= n; });
-  }
-
-  ~Impl() {
-    if (ctx != nullptr) {
-      WakeForStop();
-      mg_stop(ctx);
-    }
-    if (!tls_pem_path.empty()) unlink(tls_pem_path.c_str());
-  }
-
-  // civetweb's master thread polls its listening sockets in 2 s quanta and
-  // checks for a stop only between them, so mg_stop() alone takes up to 2 s (a
-  // short-lived program under the preload library would exit 2 s late). A
-  // listening socket that is shut down polls readable at once and for good:
-  // the master thread wakes, sees the stop flag and exits.
-  void WakeForStop() {
-    for (int fd : listening_fds) shutdown(fd, SHUT_RDWR);
-  }
-
-  bool Authorized(mg_connection* conn) const {
-    if (expected_auth.empty()) return true;
-    const char* header = mg_get_header(conn, "Authorization");
-    if (header == nullptr || strncasecmp(header, "Basic ", 6) != 0) return false;
-    std::string decoded;
-    if (!absl::Base64Unescape(header + 6, &decoded)) return false;
-    // Constant-time comparison: no early exit on the first differing byte.
-    unsigned diff = decoded.size() ^ expected_auth.size();
-    for (size_t i = 0; i < expected_auth.size(); ++i) {
-      diff |= static_cast<unsigned char>(expected_auth[i]) ^
-              static_cast<unsigned char>(i < decoded.size() ? decoded[i] : 0);
-    }
-    return diff == 0;
-  }
-};
-
 namespace {
 
-int SendBody(mg_connection* conn, const std::string& body, const char* content_type, bool head) {
-  mg_printf(conn,
-            "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\n\r\n",
-            content_type, body.size());
-  if (!head) mg_write(conn, body.data(), body.size());
-  return 200;
+// A client that stops reading its reply (or sending its headers) for this
+// long is closed by libmicrohttpd itself.
+constexpr unsigned kInactivitySeconds = 10;
+// Per-connection buffer for the request line, headers and reply headers:
+// longer requests get 414 or 431 from libmicrohttpd. Above 32 kB the library
+// maps it (instead of malloc): an idle connection holds only the pages it
+// touched, and they go back to the system when it closes.
+constexpr size_t kConnectionMemory = 48 * 1024;
+// How long the server waits before it tries to accept again when the process
+// has no descriptor left for a new connection.
+constexpr int kAcceptBackoffMs = 100;
+
+int64_t NowNanos() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-int Serve(mg_connection* conn, void* cbdata, bool is_metrics) {
-  auto* impl = static_cast<HttpServer::Impl*>(cbdata);
-  const mg_request_info* req = mg_get_request_info(conn);
-  const bool head = std::strcmp(req->request_method, "HEAD") == 0;
-  if (!head && std::strcmp(req->request_method, "GET") != 0) {
-    mg_printf(conn,
-              "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: "
-              "text/plain\r\nContent-Length: 19\r\n\r\nmethod not allowed\n");
-    return 405;
+// The connection caps: 1/8 of the descriptors the process may open (the rest
+// are the host's), at most 128 in total and half of that per client address.
+ConnectionTable::Limits Limits() {
+  ConnectionTable::Limits limits;
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+    limits.max_total = static_cast<int>(
+        std::clamp<rlim_t>(nofile.rlim_cur / 8, 4, static_cast<rlim_t>(limits.max_total)));
   }
-  if (!impl->Authorized(conn)) {
-    mg_printf(conn,
-              "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"leakwatch\"\r\n"
-              "Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nunauthorized\n");
-    return 401;
-  }
-  try {
-    if (is_metrics) {
-      return SendBody(conn, impl->handlers.metrics(), "text/plain; version=0.0.4; charset=utf-8",
-                      head);
-    }
-    int debug = 1;
-    if (req->query_string != nullptr) {
-      char value[16];
-      const int n = mg_get_var(req->query_string, std::strlen(req->query_string), "debug", value,
-                               sizeof value);
-      if (n >= 0 && !absl::SimpleAtoi(value, &debug)) {
-        mg_send_http_error(conn, 400, "debug must be 1 or 2\n");
-        return 400;
-      }
-      if (n == -2) {
-        mg_send_http_error(conn, 400, "debug must be 1 or 2\n");
-        return 400;
-      }
-    }
-    if (debug != 1 && debug != 2) {
-      mg_send_http_error(conn, 400, "debug must be 1 or 2\n");
-      return 400;
-    }
-    return SendBody(conn, impl->handlers.dump(debug), "text/plain; charset=utf-8", head);
-  } catch (...) {
-    mg_send_http_error(conn, 500, "internal error\n");
-    return 500;
-  }
+  limits.max_per_address = std::max(2, limits.max_total / 2);
+  return limits;
 }
 
-int ServeMetrics(mg_connection* conn, void* cbdata) { return Serve(conn, cbdata, true); }
-int ServeDump(mg_connection* conn, void* cbdata) { return Serve(conn, cbdata, false); }
-int ServeNotFound(mg_connection* conn, void*) {
-  mg_send_http_error(conn, 404, "not found: leakwatch serves its metrics path and /debug/tasks\n");
-  return 404;
+std::string AddressText(const sockaddr* addr) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr == nullptr) return "";
+  if (addr->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr, text, sizeof text);
+  } else if (addr->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr, text, sizeof text);
+  }
+  return text;
 }
 
-// civetweb logs errors to stderr unless told otherwise; the host's output is not ours.
-int SilenceLog(const mg_connection*, const char*) { return 1; }
-
-// civetweb's threads are leakwatch's own: hooks loaded later never adopt them.
-void* MarkServerThread(const mg_context* ctx, int) {
-  core::MarkAgentThread();
-  static_cast<HttpServer::Impl*>(mg_get_user_data(ctx))->ThreadStarted();
-  return nullptr;
-}
-
-// Why `listen` cannot be bound, from a bind of our own (civetweb says only
-// "Failed to setup server ports"): "Address already in use", or "" if it can.
-std::string BindFailure(const std::string& listen) {
-  absl::StatusOr<config::ListenAddress> address = config::ParseListenAddress(listen);
-  if (!address.ok()) return "";
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  const std::string port = absl::StrCat(address->port);
-  if (getaddrinfo(address->host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
-    return "";
-  }
-  std::string why;
-  const int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    why = strerror(errno);
-  } else {
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as civetweb binds
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) why = strerror(errno);
-    close(fd);
-  }
-  freeaddrinfo(res);
-  return why;
+int ConnectionFd(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return info != nullptr ? info->connect_fd : -1;
 }
 
 absl::StatusOr<std::string> ReadFileFirstLine(const std::string& path, const char* key) {
@@ -240,41 +95,213 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, const char* k
   return ss.str();
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> ListenSpec(const std::string& listen) {
+// `exporter.listen` as a socket address (host names resolved).
+absl::StatusOr<sockaddr_storage> ListenAddress(const std::string& listen, socklen_t* len) {
   absl::StatusOr<config::ListenAddress> address = config::ParseListenAddress(listen);
   if (!address.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("exporter.listen: ", address.status().message()));
   }
-  const std::string& host = address->host;
-  const int port = address->port;
-  in6_addr v6;
-  in_addr v4;
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return absl::StrCat("[", host, "]:", port);
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return absl::StrCat(host, ":", port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
   addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
+  const std::string port = absl::StrCat(address->port);
+  if (getaddrinfo(address->host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("exporter.listen: cannot resolve host \"", host, "\""));
+        absl::StrCat("exporter.listen: cannot resolve host \"", address->host, "\""));
   }
-  char text[INET6_ADDRSTRLEN] = {};
-  std::string spec;
-  if (res->ai_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, text,
-              sizeof text);
-    spec = absl::StrCat("[", text, "]:", port);
-  } else {
-    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof text);
-    spec = absl::StrCat(text, ":", port);
-  }
+  sockaddr_storage storage{};
+  std::memcpy(&storage, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
   freeaddrinfo(res);
-  return spec;
+  return storage;
 }
+
+// A listening socket on `listen`, close-on-exec and non-blocking.
+absl::StatusOr<int> Listen(const std::string& listen) {
+  socklen_t len = 0;
+  absl::StatusOr<sockaddr_storage> addr = ListenAddress(listen, &len);
+  if (!addr.ok()) return addr.status();
+  const int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const int one = 1;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(fd, reinterpret_cast<const sockaddr*>(&*addr), len) != 0 || ::listen(fd, 1024) != 0) {
+    const int error = errno;
+    if (fd >= 0) close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("exporter.listen: cannot serve on ", listen, ": ", std::strerror(error)));
+  }
+  return fd;
+}
+
+int BoundPort(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+}
+
+void SilenceLog(void*, const char*, va_list) {}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  explicit Impl(ConnectionTable::Limits limits) : table(limits) {}
+
+  Routes routes;
+  std::string tls_key, tls_cert;  // must outlive the daemon
+  ConnectionTable table;          // used on the server thread only
+  MHD_Daemon* daemon = nullptr;
+  int listen_fd = -1;    // owned by the daemon once it started
+  int wake_fd = -1;      // eventfd: Stop
+  uint64_t accepts = 0;  // connections offered to OnAccept (server thread only)
+  std::thread thread;
+
+  ~Impl() {
+    if (thread.joinable()) {
+      const uint64_t one = 1;
+      (void)!write(wake_fd, &one, sizeof one);
+      thread.join();
+    }
+    if (daemon != nullptr) MHD_stop_daemon(daemon);  // closes the listening socket too
+    if (wake_fd >= 0) close(wake_fd);
+  }
+
+  void CloseConnections(const std::vector<int>& fds) {
+    // libmicrohttpd sees the shutdown as the peer's and closes the connection
+    // on its next pass; the descriptor stays its own until then.
+    for (int fd : fds) shutdown(fd, SHUT_RDWR);
+  }
+
+  void Loop() {
+    core::MarkAgentThread();  // never adopted by hooks loaded later
+    const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    const int epoll_fd = info != nullptr ? info->epoll_fd : -1;
+    std::vector<int> expired;
+    // A pass that left a connection waiting in the listening socket without
+    // offering it to OnAccept could not accept it (EMFILE, ENFILE): the
+    // library would retry on every pass, and the loop would spin.
+    bool backoff = false;
+    while (true) {
+      int timeout_ms = 1000;
+      MHD_UNSIGNED_LONG_LONG mhd_timeout = 0;
+      if (MHD_get_timeout(daemon, &mhd_timeout) == MHD_YES) {
+        timeout_ms = static_cast<int>(std::min<MHD_UNSIGNED_LONG_LONG>(mhd_timeout, timeout_ms));
+      }
+      expired.clear();
+      const int64_t now = NowNanos();
+      if (std::optional<int64_t> next = table.Expire(now, &expired)) {
+        timeout_ms = static_cast<int>(std::min<int64_t>(timeout_ms, (*next - now) / 1'000'000 + 1));
+      }
+      CloseConnections(expired);
+      if (!expired.empty()) timeout_ms = 0;
+      pollfd fds[2] = {{epoll_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      // Out of descriptors, the next pass would only fail to accept again:
+      // wait for the stop signal alone for a while instead of spinning.
+      const int ready =
+          poll(fds + (backoff ? 1 : 0), backoff ? 1 : 2, backoff ? kAcceptBackoffMs : timeout_ms);
+      if (ready < 0 && errno != EINTR) break;
+      if (fds[1].revents != 0) break;
+      const uint64_t accepts_before = accepts;
+      MHD_run(daemon);
+      backoff = accepts == accepts_before && Readable(listen_fd);
+    }
+  }
+
+  // True if a connection waits on `fd` (a listening socket) to be accepted.
+  static bool Readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 1;
+  }
+
+  // libmicrohttpd callbacks; none of them lets an exception out.
+  static MHD_Result OnAccept(void* cls, const sockaddr* addr, socklen_t) {
+    auto* impl = static_cast<Impl*>(cls);
+    ++impl->accepts;
+    try {
+      std::vector<int> evict;
+      const bool admitted = impl->table.Admit(AddressText(addr), &evict);
+      impl->CloseConnections(evict);
+      return admitted ? MHD_YES : MHD_NO;
+    } catch (...) {
+      return MHD_NO;
+    }
+  }
+
+  static void OnConnection(void* cls, MHD_Connection* connection, void**,
+                           MHD_ConnectionNotificationCode code) {
+    auto* impl = static_cast<Impl*>(cls);
+    const int fd = ConnectionFd(connection);
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+      impl->table.Closed(fd);
+      return;
+    }
+    const MHD_ConnectionInfo* info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    try {
+      impl->table.Opened(fd, AddressText(info != nullptr ? info->client_addr : nullptr),
+                         NowNanos());
+    } catch (...) {
+      std::vector<int> close_now{fd};
+      impl->CloseConnections(close_now);  // no room to track it: not kept
+    }
+  }
+
+  static void OnCompleted(void* cls, MHD_Connection* connection, void**,
+                          MHD_RequestTerminationCode) {
+    static_cast<Impl*>(cls)->table.RequestFinished(ConnectionFd(connection), NowNanos());
+  }
+
+  static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
+                              const char* method, const char*, const char*,
+                              size_t* upload_data_size, void** request_state) {
+    auto* impl = static_cast<Impl*>(cls);
+    if (*request_state != nullptr) {
+      *upload_data_size = 0;  // a body after the reply was queued: dropped
+      return MHD_YES;
+    }
+    *request_state = impl;  // the reply is queued on this first call
+    impl->table.RequestStarted(ConnectionFd(connection));
+    HttpReply reply;
+    try {
+      HttpRequest request;
+      request.method = method;
+      request.path = url;
+      if (const char* debug =
+              MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "debug")) {
+        request.debug = debug;
+      }
+      MHD_get_connection_values(
+          connection, MHD_HEADER_KIND,
+          [](void* headers, MHD_ValueKind, const char* key, const char* value) {
+            static_cast<HttpRequest*>(headers)->headers.emplace_back(key, value ? value : "");
+            return MHD_YES;
+          },
+          &request);
+      reply = Answer(request, impl->routes);
+    } catch (...) {
+      reply.status = 500;
+      reply.body.clear();
+      reply.headers.clear();
+      reply.close = true;
+    }
+    MHD_Response* response = MHD_create_response_from_buffer(reply.body.size(), reply.body.data(),
+                                                             MHD_RESPMEM_MUST_COPY);
+    if (response == nullptr) return MHD_NO;  // out of memory: the connection is closed
+    MHD_add_response_header(response, "Content-Type", reply.content_type.c_str());
+    for (const auto& [name, value] : reply.headers) {
+      MHD_add_response_header(response, name.c_str(), value.c_str());
+    }
+    if (reply.close) MHD_add_response_header(response, "Connection", "close");
+    const MHD_Result queued =
+        MHD_queue_response(connection, static_cast<unsigned>(reply.status), response);
+    MHD_destroy_response(response);
+    return queued;
+  }
+};
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)
     : impl_(std::move(impl)), port_(port) {}
@@ -283,85 +310,77 @@ HttpServer::~HttpServer() = default;
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Exporter& config,
                                                               Handlers handlers) {
-  static const unsigned features = mg_init_library(MG_FEATURES_TLS | MG_FEATURES_IPV6);
-  (void)features;
-  auto impl = std::make_unique<Impl>();
-  impl->config = config;
-  impl->handlers = std::move(handlers);
-
-  absl::StatusOr<std::string> spec = ListenSpec(config.listen);
-  if (!spec.ok()) return spec.status();
-  std::string ports = *spec;
-
+  const ConnectionTable::Limits limits = Limits();
+  auto impl = std::make_unique<Impl>(limits);
+  impl->routes.metrics_path = config.path;
+  impl->routes.debug_endpoint = config.debug_endpoint;
+  impl->routes.metrics = std::move(handlers.metrics);
+  impl->routes.dump = std::move(handlers.dump);
   if (!config.basic_auth.username.empty()) {
     absl::StatusOr<std::string> password =
         ReadFileFirstLine(config.basic_auth.password_file, "exporter.basic_auth.password_file");
     if (!password.ok()) return password.status();
-    impl->expected_auth = absl::StrCat(config.basic_auth.username, ":", *password);
+    impl->routes.expected_auth = absl::StrCat(config.basic_auth.username, ":", *password);
   }
-  if (!config.tls.cert_file.empty()) {
-    if (mg_check_feature(MG_FEATURES_TLS) == 0) {
-      return absl::UnavailableError("exporter.tls: this civetweb build has no TLS support");
+  const bool tls = !config.tls.cert_file.empty();
+  if (tls) {
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      return absl::UnavailableError("exporter.tls: this libmicrohttpd has no TLS support");
     }
     absl::StatusOr<std::string> key = ReadWholeFile(config.tls.key_file, "exporter.tls.key_file");
     if (!key.ok()) return key.status();
     absl::StatusOr<std::string> cert =
         ReadWholeFile(config.tls.cert_file, "exporter.tls.cert_file");
     if (!cert.ok()) return cert.status();
-    // civetweb wants key and certificate in one PEM file.
-    char path[] = "/tmp/leakwatch-tls-XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) return absl::UnavailableError("exporter.tls: cannot create a temporary PEM file");
-    const std::string pem = *key + "\n" + *cert;
-    const bool written = write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size());
-    close(fd);
-    impl->tls_pem_path = path;
-    if (!written) return absl::UnavailableError("exporter.tls: cannot write the PEM file");
-    ports += "s";
+    impl->tls_key = *std::move(key);
+    impl->tls_cert = *std::move(cert);
   }
 
-  const std::string num_threads = absl::StrCat(kWorkerThreads);
-  std::vector<const char*> options = {
-      "listening_ports",    ports.c_str(), "num_threads",       num_threads.c_str(),
-      "request_timeout_ms", "10000",       "enable_keep_alive", "no"};
-  if (!impl->tls_pem_path.empty()) {
-    options.push_back("ssl_certificate");
-    options.push_back(impl->tls_pem_path.c_str());
-  }
-  options.push_back(nullptr);
-
-  mg_callbacks callbacks{};
-  callbacks.log_message = &SilenceLog;
-  callbacks.init_thread = &MarkServerThread;
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.configuration_options = options.data();
-  init.user_data = impl.get();
-  char error_text[256] = {};
-  unsigned error_code = 0;
-  mg_error_data error{&error_code, error_text, sizeof error_text};
-  // Any port: everything listening before the start is excluded below.
-  const std::vector<int> listening_before = ListeningSockets({}, {});
-  impl->ctx = mg_start2(&init, &error);
-  if (impl->ctx == nullptr) {
-    const std::string civetweb = error_text[0] ? error_text : "start failed";
-    const std::string why = BindFailure(config.listen);
+  absl::StatusOr<int> listen_fd = Listen(config.listen);
+  if (!listen_fd.ok()) return listen_fd.status();
+  const int port = BoundPort(*listen_fd);
+  impl->listen_fd = *listen_fd;
+  impl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl->wake_fd < 0) {
+    close(*listen_fd);
     return absl::UnavailableError(
-        absl::StrCat("exporter.listen: cannot serve on ", config.listen, ": ",
-                     why.empty() ? civetweb : absl::StrCat(why, " (", civetweb, ")")));
+        absl::StrCat("exporter: cannot create an eventfd: ", std::strerror(errno)));
   }
-  impl->AwaitThreads(1 + kWorkerThreads);  // the master and the workers
-  mg_set_request_handler(impl->ctx, (config.path + "$").c_str(), &ServeMetrics, impl.get());
-  if (config.debug_endpoint) {
-    mg_set_request_handler(impl->ctx, "/debug/tasks$", &ServeDump, impl.get());
+
+  // Polled by the server's own thread (no MHD_USE_INTERNAL_POLLING_THREAD):
+  // libmicrohttpd starts no thread, and the deadlines of ConnectionTable run
+  // between its passes.
+  unsigned flags = MHD_USE_EPOLL;
+  if (tls) flags |= MHD_USE_TLS;
+  MHD_OptionItem options[] = {
+      {MHD_OPTION_LISTEN_SOCKET, *listen_fd, nullptr},
+      {MHD_OPTION_EXTERNAL_LOGGER, 0, reinterpret_cast<void*>(&SilenceLog)},
+      // Above the table's cap: connections being closed still count here.
+      {MHD_OPTION_CONNECTION_LIMIT, limits.max_total * 2, nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, kInactivitySeconds, nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(kConnectionMemory), nullptr},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&Impl::OnConnection), impl.get()},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::OnCompleted), impl.get()},
+      {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
+       const_cast<char*>(impl->tls_key.c_str())},
+      {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+       const_cast<char*>(impl->tls_cert.c_str())},
+      {MHD_OPTION_END, 0, nullptr},
+  };
+  impl->daemon = MHD_start_daemon(flags, 0, &Impl::OnAccept, impl.get(), &Impl::OnRequest,
+                                  impl.get(), MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+  if (impl->daemon == nullptr) {
+    close(*listen_fd);
+    return absl::UnavailableError(
+        tls ? "exporter.tls: the key or certificate was refused (PEM files of a matching pair?)"
+            : absl::StrCat("exporter.listen: cannot serve on ", config.listen));
   }
-  mg_set_request_handler(impl->ctx, "/", &ServeNotFound, impl.get());
-  mg_server_port server_ports[4] = {};
-  const int n = mg_get_server_ports(impl->ctx, 4, server_ports);
-  const int port = n > 0 ? server_ports[0].port : 0;
-  std::vector<int> bound_ports;
-  for (int i = 0; i < n; ++i) bound_ports.push_back(server_ports[i].port);
-  impl->listening_fds = ListeningSockets(bound_ports, listening_before);
+  try {
+    Impl* raw = impl.get();
+    impl->thread = std::thread([raw] { raw->Loop(); });
+  } catch (const std::system_error& e) {
+    return absl::UnavailableError(absl::StrCat("exporter: cannot start its thread: ", e.what()));
+  }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
 }
 
