@@ -96,199 +96,224 @@ std::string ThreadName(int32_t tid) {
   return std::string(buf, n);
 }
 
-}  // namespace
+// One reading of every task into a Snapshot. The Read* steps accumulate per
+// site, per kind and (with include_tasks) per task; the Emit* steps turn the
+// accumulators into the snapshot's sorted lists. Single use, one thread.
+class SnapshotReader {
+ public:
+  explicit SnapshotReader(const ReadOptions& options)
+      : options_(options),
+        now_(MonotonicNanos()),
+        site_limit_(SiteIdLimit()),
+        layout_(CurrentLayout()),
+        sites_(site_limit_) {}
 
-Snapshot ReadSnapshot(const ReadOptions& options) {
-  Snapshot snap;
-  const int64_t now = MonotonicNanos();
-  snap.taken_at_unix_nanos = RealtimeNanos();
-  snap.process_start_time_seconds = ProcessStartTimeSeconds();
+  // The thread records, the adopted threads and their deadlocks, all under the
+  // registry lock (the records stay alive for the deadlock re-check).
+  void ReadThreads();
+  // Coroutine tasks (leakwatch/coro.h): counted like TaskScope tasks, blocked
+  // at their co_await's site while suspended there.
+  void ReadCoroutines();
+  // Counts the waits ReadThreads found deadlocked at their sites and tasks.
+  void MarkDeadlocks();
 
-  const uint32_t site_limit = SiteIdLimit();
-  std::vector<SiteAccumulator> sites(site_limit);
-  KindAccumulator kinds[kMaxKinds];
-  const HistogramLayout* layout = CurrentLayout();
-  const uint32_t generation = layout->generation;
-  const int bucket_count = layout->num_bounds + 1;
+  void EmitSites(Snapshot* snap) const;
+  void EmitKinds(Snapshot* snap) const;
+  // Oldest first, with thread names and symbolized stacks as asked.
+  void EmitTasks(Snapshot* snap);
 
-  auto account_task = [&](uint16_t kind, int64_t start_ns) {
-    KindAccumulator& k = kinds[kind];
-    ++k.live;
-    const int64_t age = std::max<int64_t>(0, now - start_ns);  // starts use the coarse clock
-    if (age > options.long_lived_after_ns) ++k.long_lived;
-    k.oldest_age_ns = std::max(k.oldest_age_ns, age);
-  };
-
+ private:
   struct PendingTask {
     Snapshot::Task task;
     int64_t start_ns;
     std::vector<uintptr_t> stack;  // raw return addresses of the current wait
   };
-  std::vector<PendingTask> tasks;
+
+  // One live task of `kind`, started at start_ns.
+  void AccountTask(uint16_t kind, int64_t start_ns) {
+    KindAccumulator& k = kinds_[kind];
+    ++k.live;
+    const int64_t age = std::max<int64_t>(0, now_ - start_ns);  // starts use the coarse clock
+    if (age > options_.long_lived_after_ns) ++k.long_lived;
+    k.oldest_age_ns = std::max(k.oldest_age_ns, age);
+  }
+
+  // One task blocked at `site` for wait_ns.
+  void AccountWait(uint32_t site, int64_t wait_ns) {
+    SiteAccumulator& s = sites_[site];
+    ++s.blocked;
+    if (wait_ns > options_.stuck_after_ns) ++s.stuck;
+    s.oldest_wait_ns = std::max(s.oldest_wait_ns, wait_ns);
+  }
+
+  PendingTask& AddTask(uint64_t id, int32_t tid, uint16_t kind, int64_t start_ns) {
+    PendingTask& t = tasks_.emplace_back();
+    t.task.id = id;
+    t.task.tid = tid;
+    t.task.kind = KindName(kind);
+    t.task.age_seconds = (now_ - start_ns) / 1e9;
+    t.start_ns = start_ns;
+    return t;
+  }
+
+  void ReadRecord(const ThreadRecord& rec);
+  // Marks the record's innermost task (id innermost_id) blocked at the
+  // record's wait, with the wait's stack.
+  void MarkBlockedTask(const ThreadRecord& rec, const BlockState& block, uint64_t innermost_id,
+                       bool lock_waiter);
+
+  const ReadOptions& options_;
+  const int64_t now_;
+  const uint32_t site_limit_;
+  const HistogramLayout* const layout_;
+  std::vector<SiteAccumulator> sites_;
+  KindAccumulator kinds_[kMaxKinds];
+  std::vector<PendingTask> tasks_;
   // Thread names by tid: the names recorded by the hooks (thread_name.h), then
   // /proc for the other threads, read once each.
-  absl::flat_hash_map<int32_t, std::string> thread_names;
-  std::vector<LockWaiter> lock_waiters;
-  std::vector<const ThreadRecord*> lock_waiter_records;
-  std::vector<int64_t> lock_waiter_task;  // index into `tasks` of the blocked task, or -1
+  absl::flat_hash_map<int32_t, std::string> thread_names_;
+  std::vector<LockWaiter> lock_waiters_;
+  std::vector<const ThreadRecord*> lock_waiter_records_;
+  std::vector<int64_t> lock_waiter_task_;  // index into tasks_ of the blocked task, or -1
+};
 
-  {
-    Registry& r = GetRegistry();
-    std::lock_guard<std::mutex> lock(r.mu);
-    for (int k = 0; k < kMaxKinds; ++k) {
-      kinds[k].started = r.retired.started[k];
-      kinds[k].finished = r.retired.finished[k];
-    }
-    if (r.retired.generation == generation) {
-      for (const auto& [site, totals] : r.retired.histograms) {
-        if (site >= site_limit) continue;
-        sites[site].durations.Add(totals);
-        sites[site].has_durations = true;
-      }
-    }
-    // The walk is bound by cache misses: visit the records with the lines of
-    // one a few places ahead already requested.
-    const std::vector<ThreadRecord*>& records = r.records;
-    constexpr size_t kPrefetchAhead = 8;
-    for (size_t index = 0; index < records.size(); ++index) {
-      if (index + kPrefetchAhead < records.size()) PrefetchRecord(*records[index + kPrefetchAhead]);
-      const ThreadRecord* rec = records[index];
-      for (uint64_t used = rec->kinds_used.load(std::memory_order_acquire); used != 0;
-           used &= used - 1) {
-        const int k = __builtin_ctzll(used);
-        kinds[k].started += rec->counts[k].started.load(std::memory_order_relaxed);
-        kinds[k].finished += rec->counts[k].finished.load(std::memory_order_relaxed);
-      }
-      account_task(kThreadKind, rec->start_ns);
-      const int32_t depth =
-          std::min(rec->depth.load(std::memory_order_acquire), static_cast<int32_t>(kMaxTaskDepth));
-      uint64_t innermost_id = rec->task_id;
-      for (int i = 0; i < depth; ++i) {
-        const uint16_t kind = rec->frames[i].kind.load(std::memory_order_relaxed);
-        const int64_t start = rec->frames[i].start_ns.load(std::memory_order_relaxed);
-        account_task(kind, start);
-        if (options.include_tasks) {
-          PendingTask t;
-          t.task.id = rec->frames[i].task_id.load(std::memory_order_relaxed);
-          t.task.tid = rec->tid;
-          t.task.kind = KindName(kind);
-          t.task.age_seconds = (now - start) / 1e9;
-          t.start_ns = start;
-          tasks.push_back(std::move(t));
-        }
-        innermost_id = rec->frames[i].task_id.load(std::memory_order_relaxed);
-      }
-
-      const BlockState block = ReadBlockState(*rec);
-      // A site interned after site_limit was read is counted next time.
-      bool lock_waiter = false;
-      if (block.blocked && block.site < site_limit) {
-        SiteAccumulator& s = sites[block.site];
-        const int64_t wait = now - block.start_ns;
-        ++s.blocked;
-        if (wait > options.stuck_after_ns) ++s.stuck;
-        s.oldest_wait_ns = std::max(s.oldest_wait_ns, wait);
-        if (block.owner_word != nullptr) {
-          lock_waiters.push_back({rec->tid, block.start_ns, block.owner_word, block.site, false});
-          lock_waiter_records.push_back(rec);
-          lock_waiter_task.push_back(-1);
-          lock_waiter = true;
-        }
-      }
-      if (options.include_tasks) {
-        PendingTask t;
-        t.task.id = rec->task_id;
-        t.task.tid = rec->tid;
-        t.task.kind = KindName(kThreadKind);
-        t.task.age_seconds = (now - rec->start_ns) / 1e9;
-        t.start_ns = rec->start_ns;
-        tasks.push_back(std::move(t));
-        if (char name[kThreadNameBytes];
-            options.include_thread_names && LoadThreadName(*rec, name)) {
-          thread_names.emplace(rec->tid, name);
-        }
-        if (block.blocked) {
-          // The innermost task is the one blocked.
-          for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) {
-            if (it->task.id != innermost_id) continue;
-            Snapshot::Task& bt = it->task;
-            bt.blocked = true;
-            if (const SiteInfo* info = GetSite(block.site)) {
-              bt.site = info->label;
-              bt.op = info->op;
-            }
-            bt.wait_seconds = (now - block.start_ns) / 1e9;
-            const int depth = std::min(rec->stack_depth.load(std::memory_order_acquire),
-                                       static_cast<int32_t>(kMaxStackFrames));
-            for (int f = 0; f < depth; ++f) {
-              it->stack.push_back(rec->stack[f].load(std::memory_order_relaxed));
-            }
-            if (lock_waiter) {
-              lock_waiter_task.back() = static_cast<int64_t>(&*it - &tasks[0]);
-            }
-            break;
-          }
-        }
-      }
-      for (const SiteHistogram* h = rec->histograms.load(std::memory_order_acquire); h != nullptr;
-           h = h->next) {
-        if (h->site >= site_limit) continue;
-        if (h->generation.load(std::memory_order_acquire) != generation) continue;
-        sites[h->site].durations.Add(*h, bucket_count);
-        sites[h->site].has_durations = true;
-      }
-    }
-    // Still under the registry lock: the records stay alive for the re-check.
-    // Threads that ran before the hooks were loaded and have no record yet.
-    ForEachAdoptedThreadLocked(
-        [&](const AdoptedThread& a) {
-          account_task(kThreadKind, a.start_ns);
-          if (!options.include_tasks) return;
-          PendingTask& t = tasks.emplace_back();
-          t.task.id = a.task_id;
-          t.task.tid = a.tid;
-          t.task.kind = KindName(kThreadKind);
-          t.task.age_seconds = (now - a.start_ns) / 1e9;
-          t.start_ns = a.start_ns;
-        },
-        &kinds[kThreadKind].started, &kinds[kThreadKind].finished);
-    FindDeadlocks(
-        lock_waiters,
-        [&](size_t i) {
-          return lock_waiter_records[i]->block_start_ns.load(std::memory_order_acquire);
-        },
-        &ThreadAlive);
+void SnapshotReader::ReadThreads() {
+  Registry& r = GetRegistry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  for (int k = 0; k < kMaxKinds; ++k) {
+    kinds_[k].started = r.retired.started[k];
+    kinds_[k].finished = r.retired.finished[k];
   }
-  // Coroutine tasks (leakwatch/coro.h): counted like TaskScope tasks, blocked
-  // at their co_await's site while suspended there.
+  if (r.retired.generation == layout_->generation) {
+    for (const auto& [site, totals] : r.retired.histograms) {
+      if (site >= site_limit_) continue;
+      sites_[site].durations.Add(totals);
+      sites_[site].has_durations = true;
+    }
+  }
+  // The walk is bound by cache misses: visit the records with the lines of
+  // one a few places ahead already requested.
+  const std::vector<ThreadRecord*>& records = r.records;
+  constexpr size_t kPrefetchAhead = 8;
+  for (size_t index = 0; index < records.size(); ++index) {
+    if (index + kPrefetchAhead < records.size()) PrefetchRecord(*records[index + kPrefetchAhead]);
+    ReadRecord(*records[index]);
+  }
+  // Threads that ran before the hooks were loaded and have no record yet.
+  ForEachAdoptedThreadLocked(
+      [&](const AdoptedThread& a) {
+        AccountTask(kThreadKind, a.start_ns);
+        if (options_.include_tasks) AddTask(a.task_id, a.tid, kThreadKind, a.start_ns);
+      },
+      &kinds_[kThreadKind].started, &kinds_[kThreadKind].finished);
+  FindDeadlocks(
+      lock_waiters_,
+      [&](size_t i) {
+        return lock_waiter_records_[i]->block_start_ns.load(std::memory_order_acquire);
+      },
+      &ThreadAlive);
+}
+
+void SnapshotReader::ReadRecord(const ThreadRecord& rec) {
+  for (uint64_t used = rec.kinds_used.load(std::memory_order_acquire); used != 0;
+       used &= used - 1) {
+    const int k = __builtin_ctzll(used);
+    kinds_[k].started += rec.counts[k].started.load(std::memory_order_relaxed);
+    kinds_[k].finished += rec.counts[k].finished.load(std::memory_order_relaxed);
+  }
+  AccountTask(kThreadKind, rec.start_ns);
+  const int32_t depth =
+      std::min(rec.depth.load(std::memory_order_acquire), static_cast<int32_t>(kMaxTaskDepth));
+  uint64_t innermost_id = rec.task_id;
+  for (int i = 0; i < depth; ++i) {
+    const uint16_t kind = rec.frames[i].kind.load(std::memory_order_relaxed);
+    const int64_t start = rec.frames[i].start_ns.load(std::memory_order_relaxed);
+    innermost_id = rec.frames[i].task_id.load(std::memory_order_relaxed);
+    AccountTask(kind, start);
+    if (options_.include_tasks) AddTask(innermost_id, rec.tid, kind, start);
+  }
+
+  const BlockState block = ReadBlockState(rec);
+  // A site interned after site_limit_ was read is counted next time.
+  bool lock_waiter = false;
+  if (block.blocked && block.site < site_limit_) {
+    AccountWait(block.site, now_ - block.start_ns);
+    if (block.owner_word != nullptr) {
+      lock_waiters_.push_back({rec.tid, block.start_ns, block.owner_word, block.site, false});
+      lock_waiter_records_.push_back(&rec);
+      lock_waiter_task_.push_back(-1);
+      lock_waiter = true;
+    }
+  }
+  if (options_.include_tasks) {
+    AddTask(rec.task_id, rec.tid, kThreadKind, rec.start_ns);
+    if (char name[kThreadNameBytes]; options_.include_thread_names && LoadThreadName(rec, name)) {
+      thread_names_.emplace(rec.tid, name);
+    }
+    if (block.blocked) MarkBlockedTask(rec, block, innermost_id, lock_waiter);
+  }
+  const uint32_t generation = layout_->generation;
+  const int bucket_count = layout_->num_bounds + 1;
+  for (const SiteHistogram* h = rec.histograms.load(std::memory_order_acquire); h != nullptr;
+       h = h->next) {
+    if (h->site >= site_limit_) continue;
+    if (h->generation.load(std::memory_order_acquire) != generation) continue;
+    sites_[h->site].durations.Add(*h, bucket_count);
+    sites_[h->site].has_durations = true;
+  }
+}
+
+void SnapshotReader::MarkBlockedTask(const ThreadRecord& rec, const BlockState& block,
+                                     uint64_t innermost_id, bool lock_waiter) {
+  for (auto it = tasks_.rbegin(); it != tasks_.rend(); ++it) {
+    if (it->task.id != innermost_id) continue;
+    Snapshot::Task& bt = it->task;
+    bt.blocked = true;
+    if (const SiteInfo* info = GetSite(block.site)) {
+      bt.site = info->label;
+      bt.op = info->op;
+    }
+    bt.wait_seconds = (now_ - block.start_ns) / 1e9;
+    const int depth = std::min(rec.stack_depth.load(std::memory_order_acquire),
+                               static_cast<int32_t>(kMaxStackFrames));
+    for (int f = 0; f < depth; ++f) {
+      it->stack.push_back(rec.stack[f].load(std::memory_order_relaxed));
+    }
+    if (lock_waiter) lock_waiter_task_.back() = static_cast<int64_t>(&*it - &tasks_[0]);
+    return;
+  }
+}
+
+void SnapshotReader::ReadCoroutines() {
   ForEachCoroutineTask(
       [&](uint16_t kind, uint64_t started, uint64_t finished) {
-        kinds[kind].started += started;
-        kinds[kind].finished += finished;
+        kinds_[kind].started += started;
+        kinds_[kind].finished += finished;
       },
       [&](const CoroutineTaskView& c) {
-        account_task(c.kind, c.start_ns);
-        const int64_t wait = std::max<int64_t>(0, now - c.block_start_ns);
-        if (c.block_start_ns != 0 && c.site < site_limit) {
-          SiteAccumulator& s = sites[c.site];
-          ++s.blocked;
-          if (wait > options.stuck_after_ns) ++s.stuck;
-          s.oldest_wait_ns = std::max(s.oldest_wait_ns, wait);
+        AccountTask(c.kind, c.start_ns);
+        if (c.block_start_ns != 0 && c.site < site_limit_) {
+          AccountWait(c.site, std::max<int64_t>(0, now_ - c.block_start_ns));
         }
-        if (!options.include_tasks) return;
-        PendingTask& t = tasks.emplace_back();
-        t.task = CoroutineTask(c, now);
+        if (!options_.include_tasks) return;
+        PendingTask& t = tasks_.emplace_back();
+        t.task = CoroutineTask(c, now_);
         t.start_ns = c.start_ns;
       });
-  for (size_t i = 0; i < lock_waiters.size(); ++i) {
-    if (!lock_waiters[i].deadlocked) continue;
-    if (lock_waiters[i].site < site_limit) ++sites[lock_waiters[i].site].deadlocked;
-    if (lock_waiter_task[i] >= 0) tasks[lock_waiter_task[i]].task.deadlocked = true;
-  }
+}
 
-  const std::vector<double>& bounds = layout->bounds_seconds;
-  for (uint32_t id = 0; id < site_limit; ++id) {
-    const SiteAccumulator& s = sites[id];
+void SnapshotReader::MarkDeadlocks() {
+  for (size_t i = 0; i < lock_waiters_.size(); ++i) {
+    if (!lock_waiters_[i].deadlocked) continue;
+    if (lock_waiters_[i].site < site_limit_) ++sites_[lock_waiters_[i].site].deadlocked;
+    if (lock_waiter_task_[i] >= 0) tasks_[lock_waiter_task_[i]].task.deadlocked = true;
+  }
+}
+
+void SnapshotReader::EmitSites(Snapshot* snap) const {
+  const std::vector<double>& bounds = layout_->bounds_seconds;
+  for (uint32_t id = 0; id < site_limit_; ++id) {
+    const SiteAccumulator& s = sites_[id];
     const SiteInfo* info = GetSite(id);
     if (info == nullptr) continue;
     // "other" sites appear only once something was counted there.
@@ -305,15 +330,17 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
                                        s.durations.buckets + bounds.size() + 1);
     for (uint64_t c : out.durations.bucket_counts) out.durations.count += c;
     out.durations.sum_seconds = s.durations.sum_ns / 1e9;
-    snap.sites.push_back(std::move(out));
+    snap->sites.push_back(std::move(out));
   }
-  std::sort(snap.sites.begin(), snap.sites.end(), [](const auto& a, const auto& b) {
+  std::sort(snap->sites.begin(), snap->sites.end(), [](const auto& a, const auto& b) {
     return a.site != b.site ? a.site < b.site : a.op < b.op;
   });
+}
 
+void SnapshotReader::EmitKinds(Snapshot* snap) const {
   const int kind_count = KindCount();
   for (int k = 0; k < kind_count; ++k) {
-    const KindAccumulator& a = kinds[k];
+    const KindAccumulator& a = kinds_[k];
     if (a.live == 0 && a.started == 0 && k != kThreadKind) continue;
     Snapshot::Kind out;
     out.kind = KindName(static_cast<uint16_t>(k));
@@ -322,35 +349,49 @@ Snapshot ReadSnapshot(const ReadOptions& options) {
     out.oldest_age_seconds = a.oldest_age_ns / 1e9;
     out.started_total = a.started;
     out.finished_total = a.finished;
-    snap.kinds.push_back(std::move(out));
+    snap->kinds.push_back(std::move(out));
   }
-  std::sort(snap.kinds.begin(), snap.kinds.end(),
+  std::sort(snap->kinds.begin(), snap->kinds.end(),
             [](const auto& a, const auto& b) { return a.kind < b.kind; });
+}
 
-  if (options.include_tasks) {
-    // Oldest first. Sorting indices, not the (large) pending tasks themselves.
-    std::vector<uint32_t> order(tasks.size());
-    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](uint32_t a, uint32_t b) { return tasks[a].start_ns < tasks[b].start_ns; });
-    snap.tasks.reserve(tasks.size());
-    absl::flat_hash_map<uintptr_t, std::string> labels;  // symbolize each address once
-    for (uint32_t i : order) {
-      PendingTask& t = tasks[i];
-      if (options.include_thread_names) {
-        auto [name, inserted] = thread_names.try_emplace(t.task.tid);
-        if (inserted) name->second = ThreadName(t.task.tid);
-        t.task.thread_name = name->second;
-      }
-      for (uintptr_t ra : t.stack) {
-        auto [label, inserted] = labels.try_emplace(ra);
-        if (inserted) label->second = FrameLabel(ra);
-        t.task.stack.push_back(label->second);
-      }
-      snap.tasks.push_back(std::move(t.task));
+void SnapshotReader::EmitTasks(Snapshot* snap) {
+  // Sorting indices, not the (large) pending tasks themselves.
+  std::vector<uint32_t> order(tasks_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return tasks_[a].start_ns < tasks_[b].start_ns; });
+  snap->tasks.reserve(tasks_.size());
+  absl::flat_hash_map<uintptr_t, std::string> labels;  // symbolize each address once
+  for (uint32_t i : order) {
+    PendingTask& t = tasks_[i];
+    if (options_.include_thread_names) {
+      auto [name, inserted] = thread_names_.try_emplace(t.task.tid);
+      if (inserted) name->second = ThreadName(t.task.tid);
+      t.task.thread_name = name->second;
     }
+    for (uintptr_t ra : t.stack) {
+      auto [label, inserted] = labels.try_emplace(ra);
+      if (inserted) label->second = FrameLabel(ra);
+      t.task.stack.push_back(label->second);
+    }
+    snap->tasks.push_back(std::move(t.task));
   }
+}
 
+}  // namespace
+
+Snapshot ReadSnapshot(const ReadOptions& options) {
+  Snapshot snap;
+  SnapshotReader reader(options);
+  snap.taken_at_unix_nanos = RealtimeNanos();
+  snap.process_start_time_seconds = ProcessStartTimeSeconds();
+  reader.ReadThreads();
+  reader.ReadCoroutines();
+  reader.MarkDeadlocks();
+  reader.EmitSites(&snap);
+  reader.EmitKinds(&snap);
+  if (options.include_tasks) reader.EmitTasks(&snap);
   snap.os_threads = OsThreadCount();
   snap.os_threads_limit = OsThreadsLimit();
   snap.sites_in_use = SitesInUse();

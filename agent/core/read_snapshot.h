@@ -18,7 +18,8 @@ struct ReadOptions {
   bool include_thread_names = false;  // read /proc for each task's thread name
 };
 
-// Reads every record now. Verdict and deadlock fields are left at their defaults.
+// Reads every record now, deadlocks included. The verdict fields (leak_suspected,
+// leak_growth_per_hour) are left at their defaults: the trend detector fills them.
 Snapshot ReadSnapshot(const ReadOptions& options);
 
 // The kernel's count of this process's threads, or -1.

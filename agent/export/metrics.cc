@@ -3,51 +3,25 @@
 #include <limits>
 #include <string>
 
+#include "prom/families.h"
+
 namespace leakwatch::exporter {
 namespace {
 
+using prom::Counter;
+using prom::Family;
+using prom::Gauge;
+using prom::Label;
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-MetricFamily Family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-ClientMetric::Label Label(std::string name, std::string value) {
-  ClientMetric::Label l;
-  l.name = std::move(name);
-  l.value = std::move(value);
-  return l;
-}
-
-ClientMetric Gauge(double value, std::vector<ClientMetric::Label> labels = {}) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.gauge.value = value;
-  return m;
-}
-
-ClientMetric Counter(double value, std::vector<ClientMetric::Label> labels = {}) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.counter.value = value;
-  return m;
-}
 
 std::vector<ClientMetric::Label> SiteLabels(const Snapshot::Site& s) {
   return {Label("op", OpName(s.op)), Label("site", s.site)};
 }
 
-}  // namespace
-
-std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
-  std::vector<MetricFamily> out;
-
+// The per-kind families: live, started, finished, long-lived, oldest, verdicts.
+void AppendKindFamilies(const Snapshot& snap, std::vector<MetricFamily>* out) {
   auto tasks = Family("leakwatch_tasks", "Live tasks by kind (threads are kind \"thread\").",
                       MetricType::Gauge);
   auto started =
@@ -75,7 +49,33 @@ std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
     task_suspected.metric.push_back(Gauge(k.leak_suspected ? 1 : 0, labels));
     task_growth.metric.push_back(Gauge(k.leak_growth_per_hour, labels));
   }
+  prom::AppendNonEmpty(
+      {&tasks, &started, &finished, &long_lived, &oldest, &task_suspected, &task_growth}, out);
+}
 
+// One sample of leakwatch_block_duration_seconds: the site's histogram of
+// finished waits, its buckets made cumulative.
+ClientMetric DurationHistogram(const Snapshot::Site& s, std::vector<ClientMetric::Label> labels) {
+  ClientMetric h;
+  h.label = std::move(labels);
+  uint64_t cumulative = 0;
+  const auto& d = s.durations;
+  for (size_t i = 0; i < d.bucket_counts.size(); ++i) {
+    cumulative += d.bucket_counts[i];
+    ClientMetric::Bucket b;
+    b.cumulative_count = cumulative;
+    b.upper_bound =
+        i < d.upper_bounds.size() ? d.upper_bounds[i] : std::numeric_limits<double>::infinity();
+    h.histogram.bucket.push_back(b);
+  }
+  h.histogram.sample_count = cumulative;
+  h.histogram.sample_sum = d.sum_seconds;
+  return h;
+}
+
+// The per-site families: blocked, stuck, oldest wait, durations, deadlocked,
+// verdicts.
+void AppendSiteFamilies(const Snapshot& snap, std::vector<MetricFamily>* out) {
   auto blocked =
       Family("leakwatch_blocked_tasks", "Tasks blocked at the site now.", MetricType::Gauge);
   auto stuck =
@@ -102,24 +102,16 @@ std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
     deadlocked.metric.push_back(Gauge(s.deadlocked, labels));
     site_suspected.metric.push_back(Gauge(s.leak_suspected ? 1 : 0, labels));
     site_growth.metric.push_back(Gauge(s.leak_growth_per_hour, labels));
-
-    ClientMetric h;
-    h.label = labels;
-    uint64_t cumulative = 0;
-    const auto& d = s.durations;
-    for (size_t i = 0; i < d.bucket_counts.size(); ++i) {
-      cumulative += d.bucket_counts[i];
-      ClientMetric::Bucket b;
-      b.cumulative_count = cumulative;
-      b.upper_bound =
-          i < d.upper_bounds.size() ? d.upper_bounds[i] : std::numeric_limits<double>::infinity();
-      h.histogram.bucket.push_back(b);
-    }
-    h.histogram.sample_count = cumulative;
-    h.histogram.sample_sum = d.sum_seconds;
-    durations.metric.push_back(std::move(h));
+    durations.metric.push_back(DurationHistogram(s, labels));
   }
+  prom::AppendNonEmpty(
+      {&blocked, &stuck, &oldest_wait, &durations, &deadlocked, &site_suspected, &site_growth},
+      out);
+}
 
+// The process-wide families: OS threads and their limit, the site table,
+// build and start time.
+void AppendProcessFamilies(const Snapshot& snap, std::vector<MetricFamily>* out) {
   auto os_threads =
       Family("leakwatch_os_threads", "Threads of the process, from /proc.", MetricType::Gauge);
   if (snap.os_threads >= 0) os_threads.metric.push_back(Gauge(snap.os_threads));
@@ -142,13 +134,16 @@ std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
              "Start time of the process since the Unix epoch, in seconds.", MetricType::Gauge);
   start.metric.push_back(Gauge(snap.process_start_time_seconds));
 
-  for (MetricFamily* f :
-       {&tasks,          &started,     &finished,       &long_lived,  &oldest,
-        &task_suspected, &task_growth, &blocked,        &stuck,       &oldest_wait,
-        &durations,      &deadlocked,  &site_suspected, &site_growth, &os_threads,
-        &threads_limit,  &sites,       &dropped,        &build,       &start}) {
-    if (!f->metric.empty()) out.push_back(std::move(*f));
-  }
+  prom::AppendNonEmpty({&os_threads, &threads_limit, &sites, &dropped, &build, &start}, out);
+}
+
+}  // namespace
+
+std::vector<MetricFamily> SnapshotToFamilies(const Snapshot& snap) {
+  std::vector<MetricFamily> out;
+  AppendKindFamilies(snap, &out);
+  AppendSiteFamilies(snap, &out);
+  AppendProcessFamilies(snap, &out);
   return out;
 }
 

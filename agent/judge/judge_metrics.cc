@@ -3,29 +3,16 @@
 #include <mutex>
 #include <utility>
 
-namespace leakwatch::judge {
-namespace {
+#include "prom/families.h"
 
+namespace leakwatch::judge {
+
+using prom::Counter;
+using prom::Family;
+using prom::Gauge;
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-MetricFamily Family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-ClientMetric Gauge(double value, std::vector<ClientMetric::Label> labels = {}) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.gauge.value = value;
-  return m;
-}
-
-}  // namespace
 
 JudgeMetrics::JudgeMetrics(std::vector<std::string> group_by) : group_by_(std::move(group_by)) {}
 
@@ -96,17 +83,14 @@ std::vector<MetricFamily> JudgeMetrics::Collect() const {
     }
   }
   last_success.metric.push_back(Gauge(last_success_));
-  ClientMetric error_count;
-  error_count.counter.value = static_cast<double>(query_errors_);
-  errors.metric.push_back(error_count);
+  errors.metric.push_back(Counter(static_cast<double>(query_errors_)));
   series.metric.push_back(Gauge(static_cast<double>(series_judged_)));
   duration.metric.push_back(Gauge(cycle_seconds_));
 
   std::vector<MetricFamily> out;
-  for (MetricFamily* f : {&site_suspected, &site_growth, &task_suspected, &task_growth,
-                          &last_success, &errors, &series, &duration}) {
-    if (!f->metric.empty()) out.push_back(std::move(*f));
-  }
+  prom::AppendNonEmpty({&site_suspected, &site_growth, &task_suspected, &task_growth, &last_success,
+                        &errors, &series, &duration},
+                       &out);
   return out;
 }
 

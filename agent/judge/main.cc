@@ -240,12 +240,14 @@ struct Settings {
   int threads = 2;
 };
 
-// Every flag checked; the error is a usage error.
-absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& headers) {
-  Settings s;
-  s.client.base_url = absl::GetFlag(FLAGS_prometheus);
-  if (s.client.base_url.empty()) return absl::InvalidArgumentError("--prometheus=URL is required");
-  if (absl::Status st = leakwatch::judge::ParseBaseUrl(s.client.base_url).status(); !st.ok()) {
+// The query-API client's flags: the URL, headers, authentication, TLS and
+// the queries' limits. The error is a usage error.
+absl::StatusOr<leakwatch::judge::ClientOptions> ClientFromFlags(
+    const std::vector<std::string>& headers) {
+  leakwatch::judge::ClientOptions c;
+  c.base_url = absl::GetFlag(FLAGS_prometheus);
+  if (c.base_url.empty()) return absl::InvalidArgumentError("--prometheus=URL is required");
+  if (absl::Status st = leakwatch::judge::ParseBaseUrl(c.base_url).status(); !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--prometheus: ", st.message()));
   }
   for (const std::string& h : headers) {
@@ -253,7 +255,7 @@ absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& heade
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--header: ", parsed.status().message()));
     }
-    s.client.headers.push_back(*parsed);
+    c.headers.push_back(*parsed);
   }
   const std::string token_file = absl::GetFlag(FLAGS_bearer_token_file);
   const std::string user = absl::GetFlag(FLAGS_basic_auth_user);
@@ -269,37 +271,44 @@ absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& heade
   if (!token_file.empty()) {
     auto token = ReadSecret("bearer-token-file", token_file);
     if (!token.ok()) return token.status();
-    s.client.bearer_token = *token;
+    c.bearer_token = *token;
   }
   if (!user.empty()) {
     auto password = ReadSecret("basic-auth-password-file", password_file);
     if (!password.ok()) return password.status();
-    s.client.basic_auth_user = user;
-    s.client.basic_auth_password = *password;
+    c.basic_auth_user = user;
+    c.basic_auth_password = *password;
   }
-  s.client.ca_file = absl::GetFlag(FLAGS_ca_file);
-  if (!s.client.ca_file.empty() && !std::ifstream(s.client.ca_file)) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read --ca-file ", s.client.ca_file));
+  c.ca_file = absl::GetFlag(FLAGS_ca_file);
+  if (!c.ca_file.empty() && !std::ifstream(c.ca_file)) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read --ca-file ", c.ca_file));
   }
   auto timeout = PositiveDuration("query-timeout", absl::GetFlag(FLAGS_query_timeout));
   if (!timeout.ok()) return timeout.status();
-  s.client.timeout = *timeout;
-  s.client.max_attempts = absl::GetFlag(FLAGS_query_attempts);
-  if (s.client.max_attempts < 1 || s.client.max_attempts > 10) {
+  c.timeout = *timeout;
+  c.max_attempts = absl::GetFlag(FLAGS_query_attempts);
+  if (c.max_attempts < 1 || c.max_attempts > 10) {
     return absl::InvalidArgumentError("--query-attempts must be 1..10");
   }
   if (absl::GetFlag(FLAGS_max_response_bytes) < 1024) {
     return absl::InvalidArgumentError("--max-response-bytes must be at least 1024");
   }
-  s.client.max_response_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_response_bytes));
-  s.client.gzip = absl::GetFlag(FLAGS_query_gzip);
+  c.max_response_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_response_bytes));
+  c.gzip = absl::GetFlag(FLAGS_query_gzip);
+  return c;
+}
 
+// The history reader's and the fleet judge's flags: what to read, how to
+// group it, and the durations (from the detector's windows, --lookback and
+// --step). The error is a usage error.
+absl::Status ReaderAndFleetFromFlags(leakwatch::judge::ReaderOptions* reader,
+                                     leakwatch::judge::FleetParams* fleet) {
   auto selector = leakwatch::judge::SelectorMatchers(absl::GetFlag(FLAGS_selector));
   if (!selector.ok()) return selector.status();
-  s.reader.selector = absl::GetFlag(FLAGS_selector);
+  reader->selector = absl::GetFlag(FLAGS_selector);
   auto group_by = leakwatch::judge::ParseGroupBy(absl::GetFlag(FLAGS_group_by));
   if (!group_by.ok()) return group_by.status();
-  s.reader.group_by = *group_by;
+  reader->group_by = *group_by;
   // The fleet judge's durations follow the detector's windows: production,
   // or the config's.
   leakwatch::trend::Params detector = leakwatch::trend::ProductionPreset();
@@ -312,34 +321,44 @@ absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& heade
   }
   auto scrape = PositiveDuration("scrape-interval", absl::GetFlag(FLAGS_scrape_interval));
   if (!scrape.ok()) return scrape.status();
-  s.fleet = leakwatch::judge::FleetParamsForDetector(detector, absl::ToDoubleSeconds(*scrape));
+  *fleet = leakwatch::judge::FleetParamsForDetector(detector, absl::ToDoubleSeconds(*scrape));
   const std::string lookback = absl::GetFlag(FLAGS_lookback);
   if (!lookback.empty()) {
     auto d = PositiveDuration("lookback", lookback);
     if (!d.ok()) return d.status();
-    s.fleet.lookback_seconds = absl::ToDoubleSeconds(*d);
+    fleet->lookback_seconds = absl::ToDoubleSeconds(*d);
   }
   const std::string step = absl::GetFlag(FLAGS_step);
   if (!step.empty()) {
     auto d = PositiveDuration("step", step);
     if (!d.ok()) return d.status();
-    s.fleet.step_seconds = absl::ToDoubleSeconds(*d);
+    fleet->step_seconds = absl::ToDoubleSeconds(*d);
   }
-  if (absl::Status st = leakwatch::judge::ValidateGridStep(s.fleet); !st.ok()) {
+  if (absl::Status st = leakwatch::judge::ValidateGridStep(*fleet); !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--step/--scrape-interval: ", st.message(),
         " (a floor_window must be at least the grid step: lower --step or --scrape-interval, or "
         "lengthen the config's detector.floor_window)"));
   }
-  if (absl::Status st = leakwatch::judge::ValidateFleetParams(s.fleet); !st.ok()) {
+  if (absl::Status st = leakwatch::judge::ValidateFleetParams(*fleet); !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--lookback/--step: ", st.message()));
   }
-  s.reader.lookback = absl::Seconds(s.fleet.lookback_seconds);
-  s.reader.step = absl::Seconds(s.fleet.step_seconds);
-  s.reader.max_points_per_query = absl::GetFlag(FLAGS_max_points_per_query);
-  if (s.reader.max_points_per_query < 1000) {
+  reader->lookback = absl::Seconds(fleet->lookback_seconds);
+  reader->step = absl::Seconds(fleet->step_seconds);
+  reader->max_points_per_query = absl::GetFlag(FLAGS_max_points_per_query);
+  if (reader->max_points_per_query < 1000) {
     return absl::InvalidArgumentError("--max-points-per-query must be at least 1000");
   }
+  return absl::OkStatus();
+}
+
+// Every flag checked; the error is a usage error.
+absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& headers) {
+  Settings s;
+  absl::StatusOr<leakwatch::judge::ClientOptions> client = ClientFromFlags(headers);
+  if (!client.ok()) return client.status();
+  s.client = *std::move(client);
+  if (absl::Status st = ReaderAndFleetFromFlags(&s.reader, &s.fleet); !st.ok()) return st;
   auto interval = PositiveDuration("interval", absl::GetFlag(FLAGS_interval));
   if (!interval.ok()) return interval.status();
   s.interval = *interval;
@@ -384,6 +403,55 @@ void LogCycle(const leakwatch::judge::CycleResult& r) {
   }
 }
 
+// Serves /metrics on --listen and judges every --interval until SIGINT or
+// SIGTERM; returns 1 when /metrics cannot be served.
+int Serve(const Settings& s, leakwatch::judge::HistoryReader& reader,
+          const leakwatch::judge::JudgeFunction& judge,
+          const std::shared_ptr<leakwatch::judge::JudgeMetrics>& metrics) {
+  // SIGINT and SIGTERM end the service at once, even in the middle of a cycle
+  // that waits on a slow query API: the judge is stateless, nothing is lost.
+  // They are taken by sigwait on a thread of their own, so they are blocked
+  // before any other thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::thread([stop_signals] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    std::fprintf(stderr, "leakwatch-judge: stopping (signal %d)\n", signal);
+    std::fflush(stderr);
+    std::_Exit(0);
+  }).detach();
+
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(s.listen);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "leakwatch-judge: cannot serve /metrics on %s: %s\n", s.listen.c_str(),
+                 e.what());
+    return 1;
+  }
+  exposer->RegisterCollectable(metrics);
+  const std::vector<int> ports = exposer->GetListeningPorts();
+  std::fprintf(stderr,
+               "leakwatch-judge: serving /metrics on port %d, judging %s every %s "
+               "(floor window %s, trend window %s, lookback %s, step %s)\n",
+               ports.empty() ? 0 : ports[0], s.client.base_url.c_str(),
+               absl::FormatDuration(s.interval).c_str(),
+               absl::FormatDuration(s.fleet.detector.floor_window).c_str(),
+               absl::FormatDuration(s.fleet.detector.trend_window).c_str(),
+               absl::FormatDuration(s.reader.lookback).c_str(),
+               absl::FormatDuration(s.reader.step).c_str());
+
+  for (;;) {
+    const absl::Time start = absl::Now();
+    LogCycle(RunCycle(reader, judge, Now(s), s.threads, metrics.get()));
+    absl::SleepFor(s.interval - (absl::Now() - start));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -423,46 +491,5 @@ int main(int argc, char** argv) {
     return r.status.ok() ? 0 : 1;
   }
 
-  // SIGINT and SIGTERM end the service at once, even in the middle of a cycle
-  // that waits on a slow query API: the judge is stateless, nothing is lost.
-  // They are taken by sigwait on a thread of their own, so they are blocked
-  // before any other thread starts.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::thread([stop_signals] {
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
-    std::fprintf(stderr, "leakwatch-judge: stopping (signal %d)\n", signal);
-    std::fflush(stderr);
-    std::_Exit(0);
-  }).detach();
-
-  std::unique_ptr<prometheus::Exposer> exposer;
-  try {
-    exposer = std::make_unique<prometheus::Exposer>(s.listen);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "leakwatch-judge: cannot serve /metrics on %s: %s\n", s.listen.c_str(),
-                 e.what());
-    return 1;
-  }
-  exposer->RegisterCollectable(metrics);
-  const std::vector<int> ports = exposer->GetListeningPorts();
-  std::fprintf(stderr,
-               "leakwatch-judge: serving /metrics on port %d, judging %s every %s "
-               "(floor window %s, trend window %s, lookback %s, step %s)\n",
-               ports.empty() ? 0 : ports[0], s.client.base_url.c_str(),
-               absl::FormatDuration(s.interval).c_str(),
-               absl::FormatDuration(fleet.detector.floor_window).c_str(),
-               absl::FormatDuration(fleet.detector.trend_window).c_str(),
-               absl::FormatDuration(s.reader.lookback).c_str(),
-               absl::FormatDuration(s.reader.step).c_str());
-
-  for (;;) {
-    const absl::Time start = absl::Now();
-    LogCycle(RunCycle(reader, judge, Now(s), s.threads, metrics.get()));
-    absl::SleepFor(s.interval - (absl::Now() - start));
-  }
+  return Serve(s, reader, judge, metrics);
 }

@@ -41,37 +41,6 @@ INSTANCES = 2
 RESTART_SECONDS = 50
 FLEET = "LeakwatchFleetSiteLeakSuspected"
 PER_INSTANCE = ("LeakwatchTasksStuck", "LeakwatchSiteLeakSuspected")
-# The demo's built-in load: 4 requests a second, 35 % leaky, 70 % of those at
-# the timeout site (about a task a second), as `make demo`'s restarting leak.
-LOAD = ("--load", "4", "--leak_ratio", "0.35")
-
-
-class RestartingInstance:
-    """One leaking demo process on a fixed metrics port, restarted in place."""
-
-    def __init__(self, offset):
-        self.metrics_port = harness.free_port()
-        self.offset = offset  # staggers the restarts of the instances
-        self.demo = None
-        self.restarts = -1
-        self.start()
-
-    def start(self):
-        if self.demo:
-            self.demo.close()
-        self.demo = harness.Demo(load=0, extra=(*LOAD, "--metrics_listen", f"127.0.0.1:{self.metrics_port}"))
-        self.started = time.monotonic()
-        self.restarts += 1
-
-    def restart_if_due(self):
-        if time.monotonic() - self.started >= RESTART_SECONDS + (self.offset if self.restarts == 0 else 0):
-            self.start()
-
-    def close(self):
-        if self.demo:
-            self.demo.close()
-
-
 def matches(labels, alertname, site, op="chan_send"):
     return (labels.get("alertname") == alertname and labels.get("job") == JOB
             and labels.get("site") == site and labels.get("op") == op)
@@ -92,7 +61,7 @@ class FleetAlertEndToEndTest(unittest.TestCase):
         started = time.monotonic()
         try:
             for i in range(INSTANCES):
-                instances.append(RestartingInstance(offset=i * RESTART_SECONDS / INSTANCES))
+                instances.append(judge_harness.RestartingDemo(RESTART_SECONDS, offset=i * RESTART_SECONDS / INSTANCES))
             judge_port = harness.free_port()
             prom = harness.Prometheus([f"127.0.0.1:{i.metrics_port}" for i in instances], rule_files=[rules],
                                       alertmanager_port=am.port, job=JOB,
@@ -102,16 +71,7 @@ class FleetAlertEndToEndTest(unittest.TestCase):
                 "--interval=2s", port=judge_port)
 
             def restarting(what, fn, timeout):
-                """Waits for fn() while restarting the instances when due."""
-                def step():
-                    for inst in instances:
-                        inst.restart_if_due()
-                    return fn()
-                try:
-                    return harness.wait_until(what, step, timeout=timeout, interval=0.5)
-                except AssertionError as e:
-                    raise AssertionError(f"{e}\njudge log:\n{judge.output()[-2000:]}\n"
-                                         f"judge metrics:\n{judge.metrics_text()[-3000:]}") from None
+                return judge_harness.wait_restarting(what, fn, timeout, instances, judge)
 
             def fleet_notified():
                 for n, post in enumerate(webhook.notifications()):

@@ -1,11 +1,13 @@
 """Helpers for the leakwatch-judge tests: run the judge once or as a service,
-and serve a backfilled fleet history from a real Prometheus. Builds on
-tests/integration/harness.py. Standard library only."""
+serve a backfilled fleet history from a real Prometheus, and run a fleet of
+leaking demos restarted in place. Builds on tests/integration/harness.py.
+Standard library only."""
 
 import os
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
 import harness  # noqa: E402
@@ -78,6 +80,58 @@ class JudgeService:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# The demo's built-in load: 4 requests a second, 35 % leaky, 70 % of those at
+# the timeout site (about a task a second), as `make demo`'s restarting leak.
+LEAKING_LOAD = ("--load", "4", "--leak_ratio", "0.35")
+
+
+class RestartingDemo:
+    """One leakwatch-demo under LEAKING_LOAD on a fixed metrics port, restarted
+    in place (same address, new process start time) by restart_if_due once
+    restart_seconds have passed; the first restart waits `offset` seconds more,
+    which staggers the instances of a fleet. `restarts` counts the restarts."""
+
+    def __init__(self, restart_seconds, offset):
+        self.metrics_port = harness.free_port()
+        self.restart_seconds = restart_seconds
+        self.offset = offset
+        self.demo = None
+        self.started = 0
+        self.restarts = -1
+        self.start()
+
+    def start(self):
+        if self.demo:
+            self.demo.close()
+        self.demo = harness.Demo(extra=(*LEAKING_LOAD, "--metrics_listen", f"127.0.0.1:{self.metrics_port}"))
+        self.started = time.monotonic()
+        self.restarts += 1
+
+    def restart_if_due(self):
+        first_delay = self.offset if self.restarts == 0 else 0
+        if time.monotonic() - self.started >= self.restart_seconds + first_delay:
+            self.start()
+
+    def close(self):
+        if self.demo:
+            self.demo.close()
+
+
+def wait_restarting(what, fn, timeout, instances, judge):
+    """harness.wait_until(what, fn, timeout) while restarting the instances
+    (RestartingDemo) when due; on a timeout the error carries the tails of the
+    judge's log and /metrics."""
+    def step():
+        for inst in instances:
+            inst.restart_if_due()
+        return fn()
+    try:
+        return harness.wait_until(what, step, timeout=timeout, interval=0.5)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\njudge log:\n{judge.output()[-3000:]}\n"
+                             f"judge metrics:\n{judge.metrics_text()[-3000:]}") from None
 
 
 class BackfilledPrometheus(harness.Prometheus):

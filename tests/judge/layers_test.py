@@ -1,9 +1,12 @@
-"""agent/judge is a layer above agent/trend and agent/config and beside
-agent/export (README, Architecture): its files include only the standard
+"""agent/judge is a layer above agent/trend, agent/config and agent/prom and
+beside agent/export (README, Architecture): its files include only the standard
 library, abseil, the libraries it reads and serves with (cpp-httplib,
-nlohmann-json, prometheus-cpp) and judge/, trend/ and config/ headers, never
-export/, core/, intercept/, rpc/ or the public leakwatch/ headers. The build
-cannot catch a wrong-way include (agent/ is on the include path), so this does."""
+nlohmann-json, prometheus-cpp) and judge/, trend/, config/ and prom/ headers,
+never export/, core/, intercept/, rpc/ or the public leakwatch/ headers.
+agent/prom (the metric builders export and judge share) is header-only and
+includes the standard library and prometheus-cpp alone. The build cannot catch
+a wrong-way include (agent/ is on the judge's include path, and a header-only
+layer is compiled only inside the layers that include it), so this does."""
 
 import os
 import re
@@ -14,12 +17,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import harness  # noqa: E402
 
 JUDGE_DIR = os.path.join(harness.SOURCE_DIR, "agent", "judge")
+PROM_DIR = os.path.join(harness.SOURCE_DIR, "agent", "prom")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
-ALLOWED_QUOTED = ("absl/", "judge/", "trend/", "config/")
+ALLOWED_QUOTED = ("absl/", "judge/", "trend/", "config/", "prom/")
 ALLOWED_ANGLED = ("prometheus/", "nlohmann/", "httplib.h")
+PROM_ALLOWED_QUOTED = ("prom/",)
+PROM_ALLOWED_ANGLED = ("prometheus/",)
 
 
-def wrong_way_includes(directory):
+def wrong_way_includes(directory, allowed_quoted=ALLOWED_QUOTED, allowed_angled=ALLOWED_ANGLED,
+                       layer="judge"):
     found = []
     for name in sorted(os.listdir(directory)):
         if not name.endswith((".h", ".cc")):
@@ -30,16 +37,19 @@ def wrong_way_includes(directory):
                 if not m:
                     continue
                 kind, path = m.groups()
-                if kind == '"' and not path.startswith(ALLOWED_QUOTED):
-                    found.append(f"agent/judge/{name}:{number}: #include \"{path}\"")
-                if kind == "<" and "/" in path and not path.startswith(ALLOWED_ANGLED + ("sys/",)):
-                    found.append(f"agent/judge/{name}:{number}: #include <{path}>")
+                if kind == '"' and not path.startswith(allowed_quoted):
+                    found.append(f"agent/{layer}/{name}:{number}: #include \"{path}\"")
+                if kind == "<" and "/" in path and not path.startswith(allowed_angled + ("sys/",)):
+                    found.append(f"agent/{layer}/{name}:{number}: #include <{path}>")
     return found
 
 
 class LayersTest(unittest.TestCase):
     def test_judge_includes_only_lower_layers(self):
         self.assertEqual(wrong_way_includes(JUDGE_DIR), [])
+
+    def test_prom_includes_only_prometheus_cpp(self):
+        self.assertEqual(wrong_way_includes(PROM_DIR, PROM_ALLOWED_QUOTED, PROM_ALLOWED_ANGLED, "prom"), [])
 
     def test_a_wrong_way_include_is_found(self):
         import tempfile
@@ -48,6 +58,16 @@ class LayersTest(unittest.TestCase):
                 f.write('#include "judge/fleet.h"\n#include "export/metrics.h"\n#include <leakwatch/agent.h>\n')
             self.assertEqual(wrong_way_includes(d), ['agent/judge/x.cc:2: #include "export/metrics.h"',
                                                      "agent/judge/x.cc:3: #include <leakwatch/agent.h>"])
+
+    def test_a_prom_header_that_includes_another_layer_is_found(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "x.h"), "w") as f:
+                f.write('#include <prometheus/metric_family.h>\n#include "absl/strings/str_cat.h"\n'
+                        '#include "trend/params.h"\n#include <vector>\n')
+            self.assertEqual(wrong_way_includes(d, PROM_ALLOWED_QUOTED, PROM_ALLOWED_ANGLED, "prom"),
+                             ['agent/prom/x.h:2: #include "absl/strings/str_cat.h"',
+                              'agent/prom/x.h:3: #include "trend/params.h"'])
 
 
 if __name__ == "__main__":

@@ -23,9 +23,6 @@ from judge_harness import harness  # noqa: E402
 INSTANCES = 3
 RESTART_SECONDS = 50
 RESTARTS = 2  # per instance, before the final checks
-# The demo's built-in load: 4 requests a second, 35 % leaky, 70 % of those at
-# the timeout site.
-LOAD = ("--load", "4", "--leak_ratio", "0.35")
 JOB = "leakwatch-demo"
 
 
@@ -33,38 +30,12 @@ def sample_value(samples, name, **labels):
     return harness.sample(samples, name, **labels)
 
 
-class Instance:
-    """One demo process on a fixed metrics port, restartable in place."""
-
-    def __init__(self, offset):
-        self.metrics_port = harness.free_port()
-        self.offset = offset  # staggers the restarts of the instances
-        self.demo = None
-        self.started = 0
-        self.restarts = -1
-        self.start()
-
-    def start(self):
-        if self.demo:
-            self.demo.close()
-        self.demo = harness.Demo(extra=(*LOAD, "--metrics_listen", f"127.0.0.1:{self.metrics_port}"))
-        self.started = time.monotonic()
-        self.restarts += 1
-
-    def restart_if_due(self):
-        if time.monotonic() - self.started >= RESTART_SECONDS + (self.offset if self.restarts == 0 else 0):
-            self.start()
-
-    def close(self):
-        self.demo.close()
-
-
 class LiveTest(unittest.TestCase):
     def test_judge_follows_a_restarting_fleet(self):
         instances = []
         try:
             for i in range(INSTANCES):
-                instances.append(Instance(offset=i * RESTART_SECONDS / INSTANCES))
+                instances.append(judge_harness.RestartingDemo(RESTART_SECONDS, offset=i * RESTART_SECONDS / INSTANCES))
             targets = [f"127.0.0.1:{i.metrics_port}" for i in instances]
             demo_config = os.path.join(harness.SOURCE_DIR, "config", "demo.yaml")
             with harness.Prometheus(targets, job=JOB) as prom, \
@@ -76,16 +47,7 @@ class LiveTest(unittest.TestCase):
                 idle_suffix = harness.demo_site("pool-idle")
 
                 def restarting(what, fn, timeout):
-                    """Waits for fn() while restarting the instances when due."""
-                    def step():
-                        for inst in instances:
-                            inst.restart_if_due()
-                        return fn()
-                    try:
-                        return harness.wait_until(what, step, timeout=timeout, interval=0.5)
-                    except AssertionError as e:
-                        raise AssertionError(f"{e}\njudge log:\n{judge.output()[-3000:]}\n"
-                                             f"judge metrics:\n{judge.metrics_text()}") from None
+                    return judge_harness.wait_restarting(what, fn, timeout, instances, judge)
 
                 restarting(f"{RESTARTS} restarts of every instance",
                            lambda: all(inst.restarts >= RESTARTS for inst in instances),
