@@ -23,6 +23,9 @@ inline constexpr int kMaxMaxSites = 10000;
 inline constexpr int kMinStackDepth = 1;
 inline constexpr int kMaxStackDepth = 64;
 inline constexpr int kMaxHistogramBuckets = 30;
+// sites.skip_modules and sites.skip_functions: patterns per list, bytes per pattern.
+inline constexpr size_t kMaxGlobPatterns = 256;
+inline constexpr size_t kMaxGlobPatternBytes = 512;
 
 }  // namespace leakwatch::config
 

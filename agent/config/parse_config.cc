@@ -43,8 +43,8 @@ namespace {
 
 // The schema: every key of DESIGN.md and the field it fills. Sections are the
 // path prefixes.
-using Field =
-    std::variant<bool*, int*, double*, std::string*, absl::Duration*, std::vector<double>*>;
+using Field = std::variant<bool*, int*, double*, std::string*, absl::Duration*,
+                           std::vector<double>*, std::vector<std::string>*>;
 
 struct Key {
   absl::string_view path;
@@ -68,6 +68,8 @@ const Key kKeys[] = {
     {"sites.max_sites", [](Config& c) -> Field { return &c.sites.max_sites; }},
     {"sites.stack_depth", [](Config& c) -> Field { return &c.sites.stack_depth; }},
     {"sites.histogram_buckets", [](Config& c) -> Field { return &c.sites.histogram_buckets; }},
+    {"sites.skip_modules", [](Config& c) -> Field { return &c.sites.skip_modules; }},
+    {"sites.skip_functions", [](Config& c) -> Field { return &c.sites.skip_functions; }},
     {"intercept.enabled", [](Config& c) -> Field { return &c.intercept.enabled; }},
     {"intercept.mutex", [](Config& c) -> Field { return &c.intercept.mutex; }},
     {"intercept.rwlock", [](Config& c) -> Field { return &c.intercept.rwlock; }},
@@ -230,6 +232,8 @@ class DocumentReader {
                     absl::Duration* out);
   absl::Status Read(const YAML::Node& node, const std::string& path, Position where,
                     std::vector<double>* out);
+  absl::Status Read(const YAML::Node& node, const std::string& path, Position where,
+                    std::vector<std::string>* out);
 
   Config& config_;
   std::map<std::string, Position> positions_;
@@ -378,6 +382,31 @@ absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& pat
       return status;
     }
     values.push_back(value);
+    ++index;
+  }
+  *out = std::move(values);
+  return absl::OkStatus();
+}
+
+absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& path, Position where,
+                                  std::vector<std::string>* out) {
+  if (!node.IsSequence()) {
+    return ErrorAt(path, where,
+                   absl::StrCat("expected a list of glob patterns, got ", Describe(node),
+                                " (write [] for none)"));
+  }
+  std::vector<std::string> values;
+  size_t index = 0;
+  for (const auto& entry : node) {
+    const YAML::Node element = entry;
+    const std::string element_path = absl::StrCat(path, "[", index, "]");
+    const Position element_position = PositionOf(element.Mark());
+    positions_[element_path] = element_position.line > 0 ? element_position : where;
+    if (!element.IsScalar()) {
+      return ErrorAt(element_path, positions_[element_path],
+                     absl::StrCat("expected a glob pattern, got ", Describe(element)));
+    }
+    values.push_back(element.Scalar());
     ++index;
   }
   *out = std::move(values);

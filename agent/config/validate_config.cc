@@ -93,6 +93,8 @@ Issue CheckTimes(const Config& config) {
   return std::nullopt;
 }
 
+Issue CheckGlobPatterns(absl::string_view key, const std::vector<std::string>& patterns);
+
 Issue CheckSites(const Config::Sites& sites) {
   if (Issue issue = CheckIntRange("sites.max_sites", sites.max_sites, kMinMaxSites, kMaxMaxSites)) {
     return issue;
@@ -117,6 +119,59 @@ Issue CheckSites(const Config::Sites& sites) {
       return Problem(key, absl::StrCat("must be greater than the bound before it (", buckets[i - 1],
                                        "), got ", buckets[i]));
     }
+  }
+  if (Issue issue = CheckGlobPatterns("sites.skip_modules", sites.skip_modules)) return issue;
+  if (Issue issue = CheckGlobPatterns("sites.skip_functions", sites.skip_functions)) return issue;
+  return std::nullopt;
+}
+
+// A glob pattern of sites.skip_*: what fnmatch(3) would read differently
+// from what the user meant, or a pattern that skips every frame.
+Issue CheckGlobPattern(const std::string& key, const std::string& pattern) {
+  if (pattern.empty()) return Problem(key, "must not be empty");
+  if (pattern.size() > kMaxGlobPatternBytes) {
+    return Problem(key, absl::StrCat("must be at most ", kMaxGlobPatternBytes, " bytes, got ",
+                                     pattern.size()));
+  }
+  if (pattern.find_first_not_of('*') == std::string::npos) {
+    return Problem(key, absl::StrCat(Quote(pattern), " would skip every frame; name the wrapper"));
+  }
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) {
+      return Problem(key,
+                     absl::StrCat("must not contain control characters, got ", Quote(pattern)));
+    }
+    if (c == '\\') {
+      if (++i == pattern.size()) {
+        return Problem(key, absl::StrCat("ends with a lone '\\', got ", Quote(pattern)));
+      }
+      continue;
+    }
+    if (c != '[') continue;
+    // A bracket expression: [abc], [!abc], []abc], [a-z]; unterminated, fnmatch
+    // would match a literal '[' instead.
+    size_t j = i + 1;
+    if (j < pattern.size() && (pattern[j] == '!' || pattern[j] == '^')) ++j;
+    if (j < pattern.size() && pattern[j] == ']') ++j;
+    while (j < pattern.size() && pattern[j] != ']') ++j;
+    if (j == pattern.size()) {
+      return Problem(key, absl::StrCat("has a '[' at offset ", i,
+                                       " with no closing ']' (write \\[ for a literal '['), got ",
+                                       Quote(pattern)));
+    }
+    i = j;
+  }
+  return std::nullopt;
+}
+
+Issue CheckGlobPatterns(absl::string_view key, const std::vector<std::string>& patterns) {
+  if (patterns.size() > kMaxGlobPatterns) {
+    return Problem(key, absl::StrCat("must list at most ", kMaxGlobPatterns, " patterns, got ",
+                                     patterns.size()));
+  }
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    if (Issue issue = CheckGlobPattern(absl::StrCat(key, "[", i, "]"), patterns[i])) return issue;
   }
   return std::nullopt;
 }

@@ -1,6 +1,8 @@
 // Capturing an interposed wait: stack walk, site lookup through a per-thread
 // front and a lock-free cache keyed by return address (core/site_cache.h),
-// symbolization on a cache miss only.
+// symbolization on a cache miss only. Frames of configured lock wrappers
+// (sites.skip_*, frame_skip.h) are classified as such once per return
+// address, and the wait is sited past them.
 
 #include "intercept/capture.h"
 
@@ -18,7 +20,9 @@
 #include "core/symbolize.h"
 #include "core/thread_name.h"
 #include "core/thread_record.h"
+#include "intercept/frame_skip.h"
 #include "intercept/intercept.h"
+#include "leakwatch/config.h"
 #include "leakwatch/internal/core.h"
 
 namespace leakwatch::intercept {
@@ -30,14 +34,28 @@ namespace {
 //
 // What each return address taught us, in one process-wide core::SiteCache:
 // (return address, op) -> the site of a wait of that op sited there, and
-// (return address, kClassTag) -> the frame's class. In front of it, each thread
+// (return address, class tag) -> the frame's class. In front of it, each thread
 // keeps its last few sites (ThreadState::recent_sites).
 
-constexpr uint8_t kClassTag = 0;  // ops are tagged op + 1
-enum FrameClass : uint32_t { kUser, kSystem, kFutureMachinery };
+// kSkipped: a frame of a configured wrapper (sites.skip_*): not a site, unless
+// no frame past it is one.
+enum FrameClass : uint32_t { kUser, kSystem, kFutureMachinery, kSkipped };
 
 // Zero-initialized: usable before any constructor runs.
 constinit core::SiteCache<16384> g_frames;
+
+// The skip rules in force, and their generation. Rules are published by
+// Configure (immutable once published; the ones replaced are kept, as a hook
+// may still read them) and classes are cached under a tag that carries the
+// generation, so a change of rules reclassifies every frame (ops are tagged
+// op + 1, 1..16; class tags are 0x80 + generation % 128). Null before the
+// recording half's constructor runs: no frame is skipped.
+constinit std::atomic<const FrameSkipRules*> g_skip_rules{nullptr};
+constinit std::atomic<uint32_t> g_skip_generation{0};
+
+uint8_t ClassTag() {
+  return static_cast<uint8_t>(0x80 | (g_skip_generation.load(std::memory_order_acquire) & 0x7f));
+}
 
 uint64_t Key(uintptr_t ra, Op op) {
   return core::SiteCacheKey(ra, static_cast<uint8_t>(static_cast<uint8_t>(op) + 1));
@@ -76,7 +94,7 @@ bool IsStandardPlumbing(std::string_view function) {
 
 // The class of the frame at `ra` (slow on a cache miss: symbolizes it).
 uint32_t Classify(uintptr_t ra) noexcept {
-  return g_frames.FindOrCompute(core::SiteCacheKey(ra, kClassTag), [ra]() -> uint32_t {
+  return g_frames.FindOrCompute(core::SiteCacheKey(ra, ClassTag()), [ra]() -> uint32_t {
     char label[8];
     char function[512];
     core::FrameLabel(ra, label, sizeof label, function, sizeof function);
@@ -87,9 +105,11 @@ uint32_t Classify(uintptr_t ra) noexcept {
     }
     if (IsStandardPlumbing(name)) return kSystem;
     Dl_info info;
-    if (dladdr(reinterpret_cast<void*>(ra - 1), &info) != 0 && IsSystemModule(info.dli_fname)) {
-      return kSystem;
-    }
+    const char* module = nullptr;
+    if (dladdr(reinterpret_cast<void*>(ra - 1), &info) != 0) module = info.dli_fname;
+    if (IsSystemModule(module)) return kSystem;
+    const FrameSkipRules* rules = g_skip_rules.load(std::memory_order_acquire);
+    if (rules != nullptr && rules->Skips(module, function)) return kSkipped;
     return kUser;
   });
 }
@@ -217,8 +237,9 @@ Wait BeginWait(core::ThreadRecord* rec, Op op, uintptr_t ra0, const void* resour
     recent.site = site;
     n = WalkFramePointers(ts, ra0, rec->stack, depth);
   } else {
-    // Called from inside the standard library, which has no frame pointers:
-    // unwind with the CFI tables and site at the first frame of the program.
+    // Called from inside the standard library, which has no frame pointers,
+    // or from a configured wrapper, whose callers decide the site: unwind with
+    // the CFI tables and site at the first frame of the program past them.
     constexpr int kExtra = 16;  // the hooks' and the library's own frames
     uintptr_t frames[core::kMaxStackFrames + kExtra];
     UnwindState s{frames, depth + kExtra, 0};
@@ -226,14 +247,19 @@ Wait BeginWait(core::ThreadRecord* rec, Op op, uintptr_t ra0, const void* resour
     n = TrimTo(ra0, frames, s.n);
     Op effective = op;
     uintptr_t site_ra = 0;
+    uintptr_t first_skipped = 0;
     for (int i = 0; i < n; ++i) {
       const uint32_t c = Classify(frames[i]);
       if (c == kFutureMachinery && op == Op::kFutex) effective = Op::kFuture;
+      if (c == kSkipped && first_skipped == 0) first_skipped = frames[i];
       if (c == kUser) {
         site_ra = frames[i];
         break;
       }
     }
+    // Wrappers all the way down (a wrapper library's own worker thread): the
+    // innermost wrapper frame, as if nothing were skipped.
+    if (site_ra == 0) site_ra = first_skipped;
     site = site_ra != 0 ? SiteAt(site_ra, effective) : core::OtherSite(effective);
     n = std::min(n, depth);
     for (int i = 0; i < n; ++i) rec->stack[i].store(frames[i], std::memory_order_relaxed);
@@ -296,9 +322,31 @@ namespace {
 constexpr SlowPath kSlowPath = {&EnterRecording, &BeginWait,      &EndWait,
                                 &CancelWait,     &RegisterThread, &RecordThreadName};
 
-// Before lifecycle.cc's constructor (102) registers the loading thread.
+// Before lifecycle.cc's constructor (102) registers the loading thread. The
+// default skip rules apply until Start configures others.
 __attribute__((constructor(101))) void PublishSlowPath() {
+  const Config::Sites defaults;
+  g_skip_rules.store(new FrameSkipRules(defaults.skip_modules, defaults.skip_functions),
+                     std::memory_order_release);
   g_slow_path.store(&kSlowPath, std::memory_order_release);
+}
+
+// Publishes new skip rules if they differ from those in force. Configure runs
+// at Start and Stop, not concurrently with itself (the agent's lifecycle
+// lock). Rules replaced are never freed: a hook may be reading them.
+void ConfigureSkipRules(const Config::Sites& sites) noexcept {
+  const FrameSkipRules* current = g_skip_rules.load(std::memory_order_acquire);
+  if (current != nullptr && current->SameAs(sites.skip_modules, sites.skip_functions)) return;
+  const bool was = tls_state.in_hook;
+  tls_state.in_hook = true;  // allocation below may lock: not a wait of the program
+  try {
+    g_skip_rules.store(new FrameSkipRules(sites.skip_modules, sites.skip_functions),
+                       std::memory_order_release);
+    g_skip_generation.fetch_add(1, std::memory_order_acq_rel);
+  } catch (...) {
+    // Out of memory: keep the rules in force.
+  }
+  tls_state.in_hook = was;
 }
 
 }  // namespace
@@ -314,6 +362,7 @@ void Configure(const Config& config) noexcept {
   s.futex.store(c.futex, std::memory_order_relaxed);
   s.threads.store(c.threads, std::memory_order_relaxed);
   s.stack_depth.store(config.sites.stack_depth, std::memory_order_relaxed);
+  internal::ConfigureSkipRules(config.sites);
   s.enabled.store(c.enabled, std::memory_order_relaxed);
 }
 

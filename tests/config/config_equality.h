@@ -31,6 +31,8 @@ inline void ExpectSameConfig(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.sites.stack_depth, expected.sites.stack_depth) << "sites.stack_depth";
   EXPECT_EQ(actual.sites.histogram_buckets, expected.sites.histogram_buckets)
       << "sites.histogram_buckets";
+  EXPECT_EQ(actual.sites.skip_modules, expected.sites.skip_modules) << "sites.skip_modules";
+  EXPECT_EQ(actual.sites.skip_functions, expected.sites.skip_functions) << "sites.skip_functions";
   EXPECT_EQ(actual.intercept.enabled, expected.intercept.enabled) << "intercept.enabled";
   EXPECT_EQ(actual.intercept.mutex, expected.intercept.mutex) << "intercept.mutex";
   EXPECT_EQ(actual.intercept.rwlock, expected.intercept.rwlock) << "intercept.rwlock";

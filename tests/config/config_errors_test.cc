@@ -236,6 +236,33 @@ TEST(ConfigErrorsTest, HistogramBucketsMustBePositiveAndIncreasing) {
             "bounds, got 31");
 }
 
+TEST(ConfigErrorsTest, BadSkipPatternNamesTheKeyAndTheElement) {
+  EXPECT_EQ(ErrorOf("sites:\n  skip_functions: my_lock\n"),
+            "sites.skip_functions: line 2, column 19: expected a list of glob patterns, got "
+            "\"my_lock\" (write [] for none)");
+  EXPECT_EQ(ErrorOf("sites:\n  skip_modules: [libx.so, [a]]\n"),
+            "sites.skip_modules[1]: line 2, column 27: expected a glob pattern, got a list");
+  EXPECT_EQ(ErrorOf("sites:\n  skip_functions:\n    - ok_*\n    - 'Queue<int>::operator[](int)'\n"),
+            "sites.skip_functions[1]: line 4, column 7: has a '[' at offset 20 with no closing "
+            "']' (write \\[ for a literal '['), got \"Queue<int>::operator[](int)\"");
+  EXPECT_EQ(ErrorOf("sites:\n  skip_functions: ['**']\n"),
+            "sites.skip_functions[0]: line 2, column 20: \"**\" would skip every frame; name the "
+            "wrapper");
+  EXPECT_EQ(ErrorOf("sites:\n  skip_modules: ['']\n"),
+            "sites.skip_modules[0]: line 2, column 18: must not be empty");
+  EXPECT_EQ(ErrorOf("sites:\n  skip_modules: ['lib\\']\n"),
+            "sites.skip_modules[0]: line 2, column 18: ends with a lone '\\', got \"lib\\\\\"");
+}
+
+TEST(ConfigErrorsTest, EscapedBracketAndEmptyListAreValidSkipPatterns) {
+  absl::StatusOr<Config> config = ParseConfig(
+      "sites:\n  skip_modules: []\n  skip_functions: ['Queue<int>::operator\\[\\](int)']\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->sites.skip_modules.empty());
+  EXPECT_EQ(config->sites.skip_functions,
+            std::vector<std::string>{"Queue<int>::operator\\[\\](int)"});
+}
+
 TEST(ConfigErrorsTest, BadListenAddressSaysWhatIsWrong) {
   EXPECT_EQ(ErrorOf("exporter:\n  listen: 127.0.0.1:70000\n"),
             "exporter.listen: line 2, column 11: \"127.0.0.1:70000\" is not host:port: port "

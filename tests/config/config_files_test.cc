@@ -59,16 +59,24 @@ TEST(ConfigFilesTest, LeakwatchYamlWritesOutEveryKeyOnce) {
 
 TEST(ConfigFilesTest, LeakwatchYamlHasACommentLineAboveEachKey) {
   std::istringstream text(ReadText(kLeakwatchYaml));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(text, line);) lines.push_back(line);
+  // A list item ("- pattern") is part of its key's value, never a key.
+  auto is_list_item = [&](size_t i) {
+    const size_t start = lines[i].find_first_not_of(' ');
+    return start != std::string::npos && lines[i][start] == '-';
+  };
   std::string previous;
-  std::string line;
   int number = 0;
   int keys_with_values = 0;
-  while (std::getline(text, line)) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
     ++number;
     const size_t start = line.find_first_not_of(' ');
     const size_t colon = line.find(':');
-    const bool is_key = start != std::string::npos && line[start] != '#' &&
-                        colon != std::string::npos && colon + 1 < line.size();
+    const bool value_below = i + 1 < lines.size() && is_list_item(i + 1);
+    const bool is_key = start != std::string::npos && line[start] != '#' && !is_list_item(i) &&
+                        colon != std::string::npos && (colon + 1 < line.size() || value_below);
     if (is_key) {
       ++keys_with_values;
       const size_t previous_start = previous.find_first_not_of(' ');

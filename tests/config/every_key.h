@@ -55,6 +55,14 @@ inline const std::vector<KeyCase>& EveryKey() {
        [](const Config& c) {
          return c.sites.histogram_buckets == std::vector<double>{0.5, 1, 20};
        }},
+      {"sites.skip_modules", "sites:\n  skip_modules: [\"libmylocks.so*\"]\n",
+       [](const Config& c) {
+         return c.sites.skip_modules == std::vector<std::string>{"libmylocks.so*"};
+       }},
+      {"sites.skip_functions", "sites:\n  skip_functions:\n    - my_lock*\n    - 'Ns::Lock::*'\n",
+       [](const Config& c) {
+         return c.sites.skip_functions == std::vector<std::string>{"my_lock*", "Ns::Lock::*"};
+       }},
       {"intercept.enabled", "intercept:\n  enabled: false\n",
        [](const Config& c) { return !c.intercept.enabled; }},
       {"intercept.mutex", "intercept:\n  mutex: false\n",

@@ -63,6 +63,46 @@ struct Config {
     // increasing; +Inf is implicit.
     std::vector<double> histogram_buckets = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1,  0.5, 1,
                                              5,      10,     30,    60,    300,  600,  1800, 3600};
+    // Frames that are never an interposed wait's site, as glob patterns
+    // (fnmatch(3): *, ?, [...]): the site is the first frame past them (if
+    // every frame is skipped, the innermost skipped one). skip_modules match
+    // the file name of the frame's module ("libboost_thread.so.1.83.0");
+    // skip_functions its demangled function name ("boost::mutex::lock()").
+    // libc, libstdc++, libgcc_s, ld-linux, absl and leakwatch are always
+    // skipped. Setting a list replaces its defaults (the common lock wrappers
+    // of gRPC core, Boost.Thread, folly, TBB, libevent, Qt and
+    // MariaDB, listed in config/leakwatch.yaml).
+    std::vector<std::string> skip_modules = {"libboost_thread*", "libtbb.so*", "libfolly.so*",
+                                             "libevent_pthreads*"};
+    // Grouped as in config/leakwatch.yaml: gRPC core, Boost.Thread, folly, Qt, MariaDB.
+    std::vector<std::string> skip_functions = {"gpr_mu_*",
+                                               "gpr_cv_*",
+                                               "gpr_event_wait*",
+                                               "grpc_core::Mutex::*",
+                                               "grpc_core::CondVar::*",
+                                               "boost::mutex::*",
+                                               "boost::recursive_mutex::*",
+                                               "boost::timed_mutex::*",
+                                               "boost::shared_mutex::*",
+                                               "boost::condition_variable::*",
+                                               "boost::condition_variable_any::*",
+                                               "boost::unique_lock<*",
+                                               "boost::lock_guard<*",
+                                               "folly::SharedMutexImpl<*",
+                                               "folly::Baton<*",
+                                               "folly::detail::futexWait*",
+                                               "QMutex::*",
+                                               "QBasicMutex::*",
+                                               "QRecursiveMutex::*",
+                                               "QReadWriteLock::*",
+                                               "QWaitCondition::*",
+                                               "QSemaphore::*",
+                                               "inline_mysql_*",
+                                               "psi_mutex_*",
+                                               "psi_rwlock_*",
+                                               "psi_prlock_*",
+                                               "psi_cond_*",
+                                               "rw_pr_*"};
   };
   struct Intercept {
     bool enabled = true;
