@@ -145,7 +145,9 @@ TEST(FleetParamsForDetectorTest, FastWindowsFindALeakThatRestartsEveryFewMinutes
         const GroupHistory h = MinuteFleet(instances, restart_seconds, 15, 5, leak, seed);
         const double found = FirstSuspected(h, 15, p);
         EXPECT_GE(found, 0);
-        EXPECT_LE(found, 6);
+        // The age profile needs 3 lifetimes per age bin (fleet.h, step 3): one
+        // instance restarted every 3 minutes has them after 6-7 minutes.
+        EXPECT_LE(found, 8);
         // Kept through the restarts that follow.
         const FleetVerdict last = JudgeGroup(h, kT0 + 15 * 60, p);
         EXPECT_TRUE(last.suspected);
