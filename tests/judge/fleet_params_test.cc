@@ -31,6 +31,7 @@ void ExpectSameFleetParams(const FleetParams& got, const FleetParams& want) {
   EXPECT_EQ(got.warmup_z, want.warmup_z);
   EXPECT_EQ(got.reference_seconds, want.reference_seconds);
   EXPECT_EQ(got.walk_z, want.walk_z);
+  EXPECT_EQ(got.mature_z, want.mature_z);
   EXPECT_EQ(trend::FormatParams(got.detector), trend::FormatParams(want.detector));
 }
 
