@@ -75,7 +75,14 @@ struct Profile {
   std::vector<double> sum, seconds;
   std::vector<double> n_rates, mean_rate, m2_rate;
   int64_t covered = 0;  // bins with kProfileLifetimes lifetimes and support
-  int64_t last = -1;    // the last such bin
+  // Bin j's mean relative rate, and its standard error from the spread of
+  // its lifetimes' own rates (0 with fewer than two).
+  double Rate(int64_t j) const { return sum[j] / seconds[j]; }
+  double RateError(int64_t j) const {
+    const double n = n_rates[j];
+    return n >= 2 ? std::sqrt(m2_rate[j] / (n - 1) / n) : 0;
+  }
+  int64_t last = -1;  // the last such bin
   double support = 0;
 };
 
@@ -145,9 +152,8 @@ int64_t LeadingRunEnd(const Profile& profile, double slope, const FleetParams& p
   if (p.mature_z <= 0) return j;
   for (; j + 1 < static_cast<int64_t>(profile.sum.size()) && j <= profile.last; ++j) {
     if (profile.seconds[j] < profile.support) break;
-    const double rise = profile.sum[j] / profile.seconds[j] - slope;
-    const double n = profile.n_rates[j];
-    const double error = n >= 2 ? std::sqrt(profile.m2_rate[j] / (n - 1) / n) : 0;
+    const double rise = profile.Rate(j) - slope;
+    const double error = profile.RateError(j);
     if (error <= 0 || !(rise > p.mature_z * error)) break;
   }
   return j;
@@ -176,7 +182,7 @@ Warmup ChooseWarmup(const std::vector<Increment>& increments, const FleetParams&
   std::vector<double> late;
   for (int64_t j = last - last / 3; j <= last; ++j) {
     if (profile.seconds[j] >= profile.support && profile.n_rates[j] >= kProfileLifetimes) {
-      late.push_back(profile.sum[j] / profile.seconds[j]);
+      late.push_back(profile.Rate(j));
     }
   }
   const double slope = trend::Median(late);
@@ -191,9 +197,8 @@ Warmup ChooseWarmup(const std::vector<Increment>& increments, const FleetParams&
   const int64_t run_end = LeadingRunEnd(profile, slope, p);
   for (int64_t j = 0; j + 1 < static_cast<int64_t>(profile.sum.size()) && j <= last; ++j) {
     if (profile.seconds[j] < profile.support) continue;
-    const double rise = profile.sum[j] / profile.seconds[j] - slope;
-    const double n = profile.n_rates[j];
-    const double error = n >= 2 ? std::sqrt(profile.m2_rate[j] / (n - 1) / n) : 0;
+    const double rise = profile.Rate(j) - slope;
+    const double error = profile.RateError(j);
     warmup.excess[j] = std::max(0.0, rise - p.warmup_z * error);
   }
   warmup.age = p.min_warmup_seconds;
