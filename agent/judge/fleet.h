@@ -132,6 +132,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "judge/history.h"
 #include "trend/params.h"
 
@@ -176,9 +177,24 @@ struct FleetParams {
   trend::Params detector = trend::ProductionPreset();
 };
 
-// Checks ranges (positive, finite, step <= max_gap, min <= max warm-up, ...)
-// and the detector's parameters (trend::ValidateParams); the error names the
-// field.
+// One FleetParams field (but `detector`): its name, where it lives and its
+// range. FleetParamFields() is the one list of them: SetFleetParam,
+// ValidateFleetParams and FormatFleetParams walk it, so a new field is one
+// entry there.
+struct FleetParamField {
+  const char* name;
+  // Exactly one of the two is set.
+  double FleetParams::*real = nullptr;
+  int FleetParams::*integer = nullptr;
+  double min = 0;              // the smallest value allowed
+  bool min_exclusive = false;  // the value must be above `min`, not equal to it
+};
+absl::Span<const FleetParamField> FleetParamFields();
+
+// Checks each field's range (FleetParamFields: finite, at or above its
+// minimum), the relations between fields (step <= max_gap, min <= max
+// warm-up, at most 1e6 grid points) and the detector's parameters
+// (trend::ValidateParams); the error names the field.
 absl::Status ValidateFleetParams(const FleetParams& params);
 
 // Sets one field from text, `name=value`: a FleetParams field by its name
@@ -186,6 +202,11 @@ absl::Status ValidateFleetParams(const FleetParams& params);
 // with a name of trend::ParamFields() (`detector.confirm_time=15m`). For the
 // evaluation's --set. Ranges are checked by ValidateFleetParams, not here.
 absl::Status SetFleetParam(FleetParams& params, const std::string& assignment);
+
+// Every field as `name=value` lines in FleetParamFields() order, then the
+// detector's as `detector.name=value` (trend::FormatParams): what a run used,
+// and a field-by-field comparison for tests.
+std::string FormatFleetParams(const FleetParams& params);
 
 struct FleetVerdict {
   bool suspected = false;
