@@ -114,7 +114,13 @@
 //  the level over 11 h before a leak on the goal cell), which delays small
 //  leaks; warmup_z 0.5-1 removes that pull (goal cell 4.3-5.3 h and
 //  2.6-3.0 h) but adds 10-40 false-alarm episodes on rolling and warm-up
-//  jobs, where the unpulled walk of the profile's error reads as growth.
+//  jobs. It is not the profile's error in the subtracted bins: a growth bar
+//  for it (the bias warmup_z leaves plus 2 x the standard deviation of the
+//  subtracted bins' estimates over a trend window, pooled in quadrature)
+//  left warmup_z 1 at 10 / 40 / 5 episodes on rolling / warmup /
+//  deploy_steps (goal cell 4.3 h and 2.6 h); the rolling jobs' warm-ups of
+//  minutes have almost no subtracted bins. The pull of warmup_z 0 is what
+//  keeps the stitched series' other noise under the walk bar.
 //
 // growth_per_hour is the detector's robust growth when suspected, else the
 // Theil–Sen slope of the stitched series' 15-minute means over the last 6 h:
