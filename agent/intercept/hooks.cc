@@ -184,104 +184,69 @@ __attribute__((noinline)) int SlowMutexLock(pthread_mutex_t* m, void* ra) noexce
                   [m] { return RealMutexLock(m); });
 }
 
-// The families of waits. Each names its switch and Op, the resource a wait is
-// recorded on, and Try: the operation attempted without waiting first, whose
-// result is the call's result unless it is kMustWait. Owner: the owner-tid word
-// an untimed exclusive wait records (a timed wait ends by itself), else
-// nullptr.
+// The families of waits. Each names its switch and Op, and Try: the operation
+// attempted without waiting first, whose result is the call's result unless it
+// is kMustWait; Resource: what a wait is recorded on; Owner: the owner-tid word
+// an untimed exclusive wait records (a timed wait ends by itself), else nullptr.
 inline constexpr int kMustWait = -1;
 
-struct MutexWait {
-  static constexpr auto kSwitch = &Switches::mutex;
-  static constexpr Op kOp = Op::kMutex;
-  // A trylock result other than EBUSY is the lock's result too: 0, a recursive
-  // mutex's count, a robust mutex's EOWNERDEAD (acquired) or ENOTRECOVERABLE.
-  template <class... Rest>
-  static int Try(pthread_mutex_t* m, Rest...) noexcept {
-    const int r = TryLock(m);
-    return r == EBUSY ? kMustWait : r;
+// What most families share: a wait is recorded on the object waited on, with
+// no owner.
+struct WaitFamily {
+  template <class Object>
+  static const void* Resource(Object* object) noexcept {
+    return object;
   }
-  static const void* Resource(pthread_mutex_t* m) noexcept { return m; }
-  template <class... Rest>
-  static const int32_t* Owner(pthread_mutex_t*, Rest...) noexcept {
-    return nullptr;  // the untimed lock is pthread_mutex_lock's fast path below
-  }
-};
-
-struct ReadWait {
-  static constexpr auto kSwitch = &Switches::rwlock;
-  static constexpr Op kOp = Op::kRwlock;
-  template <class... Rest>
-  static int Try(pthread_rwlock_t* l, Rest...) noexcept {
-    return pthread_rwlock_tryrdlock(l) == 0 ? 0 : kMustWait;
-  }
-  static const void* Resource(pthread_rwlock_t* l) noexcept { return l; }
-  template <class... Rest>
-  static const int32_t* Owner(pthread_rwlock_t*, Rest...) noexcept {
+  template <class... Args>
+  static const int32_t* Owner(Args...) noexcept {
     return nullptr;
   }
 };
 
-struct WriteWait {
-  static constexpr auto kSwitch = &Switches::rwlock;
-  static constexpr Op kOp = Op::kRwlock;
-  template <class... Rest>
-  static int Try(pthread_rwlock_t* l, Rest...) noexcept {
-    return pthread_rwlock_trywrlock(l) == 0 ? 0 : kMustWait;
+// A family as data: its switch, its Op and its Try, a captureless lambda
+// that gets the hook's arguments.
+template <std::atomic<bool> Switches::*kOn, Op kOpOfFamily, auto kTry>
+struct Family : WaitFamily {
+  static constexpr auto kSwitch = kOn;
+  static constexpr Op kOp = kOpOfFamily;
+  template <class... Args>
+  static int Try(Args... args) noexcept {
+    return kTry(args...);
   }
-  static const void* Resource(pthread_rwlock_t* l) noexcept { return l; }
-  template <class... Rest>
-  static const int32_t* Owner(pthread_rwlock_t*, Rest...) noexcept {
-    return nullptr;
-  }
+};
+
+// (The untimed pthread_mutex_lock is the fast path below.) A trylock result
+// other than EBUSY is the lock's result too: 0, a recursive mutex's count, a
+// robust mutex's EOWNERDEAD (acquired) or ENOTRECOVERABLE.
+using MutexWait = Family<&Switches::mutex, Op::kMutex, [](pthread_mutex_t* m, auto...) noexcept {
+  const int r = TryLock(m);
+  return r == EBUSY ? kMustWait : r;
+}>;
+using ReadWait = Family<&Switches::rwlock, Op::kRwlock, [](pthread_rwlock_t* l, auto...) noexcept {
+  return pthread_rwlock_tryrdlock(l) == 0 ? 0 : kMustWait;
+}>;
+struct WriteWait
+    : Family<&Switches::rwlock, Op::kRwlock, [](pthread_rwlock_t* l, auto...) noexcept {
+      return pthread_rwlock_trywrlock(l) == 0 ? 0 : kMustWait;
+    }> {
   // An untimed writer waits for the current writer (__cur_writer; 0 while
   // readers hold it).
+  using WaitFamily::Owner;
   static const int32_t* Owner(pthread_rwlock_t* l) noexcept { return &l->__data.__cur_writer; }
 };
-
-struct CondWait {
-  static constexpr auto kSwitch = &Switches::condvar;
-  static constexpr Op kOp = Op::kCondvar;
-  template <class... Rest>
-  static int Try(pthread_cond_t*, Rest...) noexcept {
-    return kMustWait;  // a condition wait always waits
-  }
-  static const void* Resource(pthread_cond_t* c) noexcept { return c; }
-  template <class... Rest>
-  static const int32_t* Owner(pthread_cond_t*, Rest...) noexcept {
-    return nullptr;
-  }
-};
-
-struct JoinWait {
-  static constexpr auto kSwitch = &Switches::join;
-  static constexpr Op kOp = Op::kJoin;
-  template <class... Rest>
-  static int Try(pthread_t t, void** ret, Rest...) noexcept {
-    return pthread_tryjoin_np(t, ret) == 0 ? 0 : kMustWait;
-  }
+// A condition wait always waits.
+using CondWait =
+    Family<&Switches::condvar, Op::kCondvar, [](auto...) noexcept { return kMustWait; }>;
+struct JoinWait : Family<&Switches::join, Op::kJoin, [](pthread_t t, void** ret, auto...) noexcept {
+  return pthread_tryjoin_np(t, ret) == 0 ? 0 : kMustWait;
+}> {
   static const void* Resource(pthread_t) noexcept { return nullptr; }
-  template <class... Rest>
-  static const int32_t* Owner(pthread_t, Rest...) noexcept {
-    return nullptr;
-  }
 };
-
 // Semaphore waits follow the `futex` switch: glibc's semaphores are futex
 // words (config/leakwatch.yaml, intercept.futex).
-struct SemWait {
-  static constexpr auto kSwitch = &Switches::futex;
-  static constexpr Op kOp = Op::kSemaphore;
-  template <class... Rest>
-  static int Try(sem_t* s, Rest...) noexcept {
-    return sem_trywait(s) == 0 ? 0 : kMustWait;
-  }
-  static const void* Resource(sem_t* s) noexcept { return s; }
-  template <class... Rest>
-  static const int32_t* Owner(sem_t*, Rest...) noexcept {
-    return nullptr;
-  }
-};
+using SemWait = Family<&Switches::futex, Op::kSemaphore, [](sem_t* s, auto...) noexcept {
+  return sem_trywait(s) == 0 ? 0 : kMustWait;
+}>;
 
 // One interposed wait of `Family`: tried without waiting first, else the real
 // function as a recorded wait. `ra` is the hook's return address.
