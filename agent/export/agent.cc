@@ -123,6 +123,22 @@ Agent& TheAgent() {
   return *agent;
 }
 
+// Starts the gRPC introspection service of libleakwatch_grpc, which must be
+// linked into the process.
+absl::Status StartIntrospection(Agent& a, const Config& config) {
+  const Introspection introspection = FindIntrospection();
+  if (introspection.start == nullptr) {
+    return absl::FailedPreconditionError(
+        "introspection.enabled is true, but the gRPC introspection service is not linked "
+        "into this process: link leakwatch::grpc (libleakwatch_grpc), or set "
+        "introspection.enabled: false");
+  }
+  absl::Status status;
+  introspection.start(&config, &status);
+  if (status.ok()) a.stop_introspection = introspection.stop;
+  return status;
+}
+
 }  // namespace
 
 absl::Status Start(const Config& config) {
@@ -160,21 +176,10 @@ absl::Status Start(const Config& config) {
       a.server = std::move(*server);
     }
     if (config.introspection.enabled) {
-      const Introspection introspection = FindIntrospection();
-      if (introspection.start == nullptr) {
-        a.server.reset();
-        return absl::FailedPreconditionError(
-            "introspection.enabled is true, but the gRPC introspection service is not linked "
-            "into this process: link leakwatch::grpc (libleakwatch_grpc), or set "
-            "introspection.enabled: false");
-      }
-      absl::Status status;
-      introspection.start(&config, &status);
-      if (!status.ok()) {
+      if (absl::Status status = StartIntrospection(a, config); !status.ok()) {
         a.server.reset();
         return status;
       }
-      a.stop_introspection = introspection.stop;
     }
     a.sampler = std::thread([&a] {
       core::MarkAgentThread();  // never adopted by hooks loaded later

@@ -45,8 +45,10 @@ std::string FormatAge(double seconds) {
   return absl::StrFormat("%dd%02dh", s / 86400, s % 86400 / 3600);
 }
 
-std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
-  std::string out;
+namespace {
+
+// The header lines: process, totals, and what is suspected.
+void AppendSummary(const v1::Snapshot& snap, const RenderOptions& options, std::string& out) {
   const double now = static_cast<double>(snap.taken_at_unix_nanos()) / 1e9;
   const std::time_t when = static_cast<std::time_t>(now);
   std::tm tm{};
@@ -78,7 +80,10 @@ std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
     if (deadlocked > 0) parts.push_back(absl::StrCat(deadlocked, " task(s) deadlocked"));
     absl::StrAppend(&out, "!! ", absl::StrJoin(parts, ", "), "\n");
   }
+}
 
+// The table of task kinds.
+void AppendKinds(const v1::Snapshot& snap, std::string& out) {
   absl::StrAppendFormat(&out, "\n%-24s %8s %11s %10s %10s %10s  %s\n", "KIND", "LIVE", "LONG-LIVED",
                         "OLDEST", "STARTED", "FINISHED", "LEAK");
   for (const v1::Kind& k : snap.kinds()) {
@@ -87,7 +92,10 @@ std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
         FormatAge(k.oldest_age_seconds()), k.started_total(), k.finished_total(),
         k.leak_suspected() ? absl::StrFormat("yes %+.1f/h", k.leak_growth_per_hour()) : "");
   }
+}
 
+// The table of sites with blocked, deadlocked or leaking tasks, worst first.
+void AppendSites(const v1::Snapshot& snap, const RenderOptions& options, std::string& out) {
   std::vector<const v1::Site*> sites;
   for (const v1::Site& s : snap.sites()) {
     if (s.blocked() > 0 || s.deadlocked() > 0 || s.leak_suspected()) sites.push_back(&s);
@@ -113,6 +121,15 @@ std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
     absl::StrAppendFormat(&out, "... and %d more site(s) with blocked tasks\n",
                           sites.size() - shown);
   }
+}
+
+}  // namespace
+
+std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
+  std::string out;
+  AppendSummary(snap, options, out);
+  AppendKinds(snap, out);
+  AppendSites(snap, options, out);
   return out;
 }
 
