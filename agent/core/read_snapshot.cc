@@ -163,7 +163,17 @@ class SnapshotReader {
     if (rec == nullptr || !rules->HasThreadPatterns()) return false;
     char name[kThreadNameBytes];
     if (LoadThreadName(*rec, name)) return rules->ThreadIsIdle(name);
-    return rules->ThreadIsIdle(ThreadName(rec->tid));  // named before the hooks loaded
+    // Named before the hooks loaded, or never named: read /proc once and keep
+    // the name in the record (the registry lock is held, as for
+    // StoreThreadNameOfTid), so the next snapshots find it there. A rename
+    // racing with this copy could be overwritten by the older name; the check
+    // of the counter makes that window a few instructions wide.
+    const std::string proc_name = ThreadName(rec->tid);
+    auto& record = const_cast<ThreadRecord&>(*rec);
+    if (!proc_name.empty() && record.name_seq.load(std::memory_order_acquire) == 0) {
+      StoreThreadName(record, proc_name.c_str());
+    }
+    return rules->ThreadIsIdle(proc_name);
   }
 
   PendingTask& AddTask(uint64_t id, int32_t tid, uint16_t kind, int64_t start_ns) {
