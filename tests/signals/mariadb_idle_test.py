@@ -20,6 +20,7 @@ Prints the site labels seen. Usage: mariadb_idle_test.py PRELOAD_SO CONFIG_YAML
 """
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -101,6 +102,20 @@ def nonzero(values):
     return {k: v for k, v in values.items() if v}
 
 
+def install_db_retrying(datadir):
+    """install_db, tried a second time: mariadb-install-db was seen to exit 1
+    now and then while other MariaDB servers started on the machine."""
+    try:
+        install_db(datadir)
+    except subprocess.CalledProcessError as e:
+        print("mariadb-install-db failed (%s), once more: %s" % (e.returncode, e.stderr[-2000:]))
+        for name in os.listdir(datadir):
+            if name != "leakwatch.yaml":
+                path = os.path.join(datadir, name)
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+        install_db(datadir)
+
+
 def build_id(path):
     notes = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
     m = re.search(r"Build ID: ([0-9a-f]+)", notes)
@@ -128,7 +143,7 @@ def main():
         if not known_build:
             print("NOTE: unknown mariadbd build %s: stuck sites mariadbd+0x... with one task "
                   "each are tolerated on the idle server" % build_id(tool("mariadbd", "mysqld")))
-        install_db(datadir)
+        install_db_retrying(datadir)
         os.mkdir(os.path.join(datadir, "test"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEAKWATCH_")}
         env.update(LD_PRELOAD=preload, LEAKWATCH_CONFIG=config)
