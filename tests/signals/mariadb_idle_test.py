@@ -11,6 +11,8 @@ checks, on its /metrics and /debug/tasks:
   2. pile-up: one client holds SELECT ... FOR UPDATE on a row, 20 clients
      UPDATE it (innodb_lock_wait_timeout 300 s): leakwatch_stuck_tasks is 20,
      all at one site, and 0 elsewhere; the idle waits stay idle.
+  3. drop_after: once the pile-up is over, its site leaves /metrics after
+     sites.drop_after (3 s) and comes back when one UPDATE waits there again.
 Debian's mariadbd is stripped: two of its service threads wait at sites named
 only `mariadbd+0x...`. For the build measured (STRIPPED_IDLE_SITES, by build-id)
 the test adds those labels to the default sites.idle_sites, as the README's one
@@ -122,11 +124,11 @@ def build_id(path):
     return m.group(1) if m else ""
 
 
-def idle_sites_line():
+def idle_sites():
     """The sites.idle_sites to use, and whether the stripped labels are known."""
     defaults = yaml.safe_load(open(DEFAULTS))["sites"]["idle_sites"]
     known = STRIPPED_IDLE_SITES.get(build_id(tool("mariadbd", "mysqld")))
-    return yaml.safe_dump({"sites": {"idle_sites": defaults + (known or [])}}), known is not None
+    return defaults + (known or []), known is not None
 
 
 def main():
@@ -135,11 +137,11 @@ def main():
     with tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-idle-") as datadir:
         port = free_port()
         config = os.path.join(datadir, "leakwatch.yaml")
+        settings = yaml.safe_load(open(config_path))
+        settings.setdefault("exporter", {})["listen"] = "127.0.0.1:%d" % port
+        settings.setdefault("sites", {})["idle_sites"], known_build = idle_sites()
         with open(config, "w") as f:
-            f.write(open(config_path).read())
-            f.write("exporter:\n  listen: 127.0.0.1:%d\n" % port)
-            line, known_build = idle_sites_line()
-            f.write(line)
+            f.write(yaml.safe_dump(settings))
         if not known_build:
             print("NOTE: unknown mariadbd build %s: stuck sites mariadbd+0x... with one task "
                   "each are tolerated on the idle server" % build_id(tool("mariadbd", "mysqld")))
@@ -195,9 +197,30 @@ def main():
             idle_now = gauges(port, "leakwatch_idle_tasks")
             print("pile-up: %d idle waits beside it" % sum(idle_now.values()))
             holder.stdin.write("COMMIT;\n")
-            holder.stdin.close()
+            holder.stdin.flush()
             for c in updates:
                 assert c.wait(timeout=TIMEOUT) == 0, c.stderr.read()
+
+            # 3. sites.drop_after (3 s in CONFIG_YAML): the lock wait's site
+            # leaves /metrics once quiet, and comes back with the next wait.
+            (site, _), = stuck.keys()
+            blocked_at = lambda: {k: v for k, v in gauges(port, "leakwatch_blocked_tasks").items()
+                                  if k[0] == site}
+            wait_for("%s dropped from /metrics" % site,
+                     lambda: (lambda v: (not v, v))(blocked_at()))
+            holder.stdin.write("BEGIN; SELECT v FROM t WHERE id = 1 FOR UPDATE;\n")
+            holder.stdin.flush()
+            wait_for("the row lock held again", lambda: (lambda n: (n == "1", n))(query(
+                sock, "SELECT COUNT(*) FROM information_schema.INNODB_TRX "
+                "WHERE trx_rows_locked > 0")))
+            updates = [client(sock, "SET SESSION innodb_lock_wait_timeout = 300;"
+                              "UPDATE t SET v = v + 1 WHERE id = 1")]
+            back = wait_for("%s back with the next wait" % site,
+                            lambda: (lambda v: (sum(v.values()) == 1, v))(blocked_at()))
+            print("drop_after: %s dropped when quiet, back with 1 blocked: %s" % (site, back))
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            assert updates[0].wait(timeout=TIMEOUT) == 0, updates[0].stderr.read()
             print("PASS")
             return 0
         finally:
