@@ -58,20 +58,21 @@ void AppendSummary(const v1::Snapshot& snap, const RenderOptions& options, std::
   absl::StrAppendFormat(&out, "leakwatch %s  %s  pid %d  up %s  %s\n", snap.version(),
                         options.target, snap.pid(),
                         FormatAge(now - snap.process_start_time_seconds()), clock);
-  int64_t blocked = 0, stuck = 0, deadlocked = 0;
+  int64_t blocked = 0, stuck = 0, idle = 0, deadlocked = 0;
   int leaky_sites = 0, leaky_kinds = 0;
   for (const v1::Site& s : snap.sites()) {
     blocked += s.blocked();
     stuck += s.stuck();
+    idle += s.idle();
     deadlocked += s.deadlocked();
     leaky_sites += s.leak_suspected() ? 1 : 0;
   }
   for (const v1::Kind& k : snap.kinds()) leaky_kinds += k.leak_suspected() ? 1 : 0;
-  absl::StrAppendFormat(&out,
-                        "tasks %d  blocked %d  stuck %d  os threads %s  sites %d (%d dropped)\n",
-                        snap.tasks_total(), blocked, stuck,
-                        snap.os_threads() < 0 ? "?" : absl::StrCat(snap.os_threads()),
-                        snap.sites_in_use(), snap.sites_dropped_total());
+  absl::StrAppendFormat(
+      &out, "tasks %d  blocked %d  stuck %d%s  os threads %s  sites %d (%d dropped)\n",
+      snap.tasks_total(), blocked, stuck, idle > 0 ? absl::StrCat(" (idle ", idle, ")") : "",
+      snap.os_threads() < 0 ? "?" : absl::StrCat(snap.os_threads()), snap.sites_in_use(),
+      snap.sites_dropped_total());
   if (leaky_sites + leaky_kinds > 0 || deadlocked > 0) {
     std::vector<std::string> parts;
     if (leaky_sites > 0)
@@ -115,7 +116,9 @@ void AppendSites(const v1::Snapshot& snap, const RenderOptions& options, std::st
         &out, "%-*s %-9s %7d %7d %10s %8s  %s\n", site_width, Fit(s.site(), site_width), s.op(),
         s.blocked(), s.stuck(), FormatAge(s.oldest_wait_seconds()),
         s.deadlocked() > 0 ? absl::StrCat(s.deadlocked()) : "",
-        s.leak_suspected() ? absl::StrFormat("yes %+.1f/h", s.leak_growth_per_hour()) : "");
+        s.leak_suspected() ? absl::StrFormat("yes %+.1f/h", s.leak_growth_per_hour())
+        : s.idle() > 0     ? absl::StrCat("idle ", s.idle())
+                           : "");
   }
   if (sites.size() > shown) {
     absl::StrAppendFormat(&out, "... and %d more site(s) with blocked tasks\n",
