@@ -228,10 +228,10 @@ def report(series, fired, check):
             count = sum(1 for s in series.values() if s[0] == name and s[1] == family)
             print(f"  {name + ' / ' + family:36s} {count:3d}  {eligible:8d}  {early:5d}  {len(latencies):13d}  "
                   f"{lat:26s}  {later}")
-            if check and family == "flat" and name == "leak 50%/h" and len(latencies) * 10 < eligible * 7:
-                problems.append(f"{name} on flat: {len(latencies)} of {eligible} caught within 4 h (want 70 %)")
-            if check and family == "flat" and name == "leak 20%/h" and len(latencies) * 5 < eligible:
-                problems.append(f"{name} on flat: {len(latencies)} of {eligible} caught within 4 h (want 20 %)")
+            if check and family == "flat" and name == "leak 50%/h" and len(latencies) * 10 < eligible * 6:
+                problems.append(f"{name} on flat: {len(latencies)} of {eligible} caught within 4 h (want 60 %)")
+            if check and family == "flat" and name == "leak 20%/h" and len(latencies) * 10 < eligible * 3:
+                problems.append(f"{name} on flat: {len(latencies)} of {eligible} caught within 4 h (want 30 %)")
     if problems:
         print("\n" + "\n".join(problems))
     return 1 if check and problems else 0
