@@ -173,9 +173,18 @@ def check(rules_path, runbook_path, test_paths):
     for rule in alerts:
         check_alert(rule, anchors, cases, problems)
 
+    # One alert may have several rules (LeakwatchTaskCountGrowing: with and
+    # without yesterday, each with its own `for:`), as one page: the same
+    # summary and runbook section, told apart by their labels.
     names = [rule["alert"] for rule in alerts]
     for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(f"alert {name}: defined more than once")
+        rules = [rule for rule in alerts if rule["alert"] == name]
+        pages = {(str((r.get("annotations") or {}).get("summary")),
+                  str((r.get("annotations") or {}).get("runbook_url"))) for r in rules}
+        label_sets = [tuple(sorted((r.get("labels") or {}).items())) for r in rules]
+        if len(pages) > 1 or len(set(label_sets)) < len(label_sets):
+            problems.append(f"alert {name}: defined more than once (several rules of one alert need "
+                            "the same summary and runbook_url and different labels)")
     for rule in records:
         if not RECORD_NAME.match(str(rule.get("record"))):
             problems.append(f"recording rule {rule.get('record')!r}: name must be level:metric:operations")

@@ -54,6 +54,12 @@ class CheckAlertsRejects(unittest.TestCase):
         self.assertRejected("bad_record_name.yaml",
                             "recording rule 'leakwatch_stuck_tasks_by_site': name must be level:metric:operations")
 
+    def test_alert_defined_twice_with_the_same_labels(self):
+        self.assertRejected("alert_defined_twice.yaml", "alert LeakwatchDeadlock: defined more than once")
+
+    def test_alert_defined_twice_with_different_summaries(self):
+        self.assertRejected("alert_defined_twice.yaml", "alert LeakwatchTasksStuck: defined more than once")
+
     def test_runbook_section_for_an_alert_that_does_not_exist(self):
         self.assertRejected("missing_severity.yaml",
                             "section 'LeakwatchTargetDown' documents an alert that does not exist")

@@ -71,7 +71,8 @@ struct Leak {
   }
 };
 
-Scenario Generate(const std::string& family, int index, uint64_t seed, int days) {
+Scenario Generate(const std::string& family, int index, uint64_t seed, int days,
+                  const AddedLeak* added = nullptr) {
   // The seed and the index are hashed as one delimited text: xor-ing the seed
   // into the hash's basis made seed s with index "s..." repeat seed t with index
   // "t..." (their first step agreed), so about a tenth of every seed's series
@@ -130,6 +131,17 @@ Scenario Generate(const std::string& family, int index, uint64_t seed, int days)
                    : family == "restart_leak" ? t0 + rng.Uniform(12, 48) * kHour
                                               : t0 + rng.Uniform(24, 72) * kHour;
     s.leak_start = static_cast<int64_t>(leaked.start);
+  }
+  // An added leak draws from its own stream, so the series is the family's own
+  // until the leak starts, and after it the family's own plus the leak.
+  Rng added_rng(
+      Hash("added-leak", Hash(absl::StrCat(seed, ":", index, ":"), 0x84222325cbf29ce4ULL)));
+  Leak extra;
+  if (added != nullptr) {
+    const double base = family == "idle_pool" ? static_cast<double>(pool_size) : level;
+    extra.per_hour = added->rate * base;
+    extra.start = t0 + added_rng.Uniform(added->start_lo_hours, added->start_hi_hours) * kHour;
+    s.leak_start = static_cast<int64_t>(extra.start);
   }
   const bool stepped = family == "step" || family == "step_leak";
   const bool bursty = family == "bursts";
@@ -195,6 +207,11 @@ Scenario Generate(const std::string& family, int index, uint64_t seed, int days)
       }
     }
     if (leak) value += leaked.Next(rng, static_cast<double>(t));
+    if (added != nullptr) {
+      // Lost at each restart, as the family's own leak.
+      if (since_restart == 0) extra.leaked = 0;
+      value += extra.Next(added_rng, static_cast<double>(t));
+    }
     s.samples.push_back(Sample{t, value, process_start});
     since_restart += kStep;
   }
@@ -224,8 +241,26 @@ absl::StatusOr<Scenario> GenerateScenario(const std::string& family, int index, 
   return Generate(family, index, seed, days);
 }
 
+absl::StatusOr<Scenario> GenerateScenarioWithLeak(const std::string& family, int index,
+                                                  uint64_t seed, int days, const AddedLeak& leak) {
+  if (!(leak.rate > 0) || !std::isfinite(leak.rate)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("added leak rate must be above 0, got ", leak.rate));
+  }
+  if (!(leak.start_lo_hours >= 0) || !(leak.start_hi_hours >= leak.start_lo_hours) ||
+      leak.start_hi_hours > days * 24.0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("added leak start must be 0 <= lo <= hi <= %d h, got %g:%g", days * 24,
+                        leak.start_lo_hours, leak.start_hi_hours));
+  }
+  if (std::find(Families().begin(), Families().end(), family) == Families().end()) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown scenario family \"", family, "\""));
+  }
+  return Generate(family, index, seed, days, &leak);
+}
+
 absl::Status WriteScenarioSet(const std::string& dir, int per_family, uint64_t seed, int days,
-                              const std::vector<std::string>& families) {
+                              const std::vector<std::string>& families, const AddedLeak* leak) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -237,7 +272,9 @@ absl::Status WriteScenarioSet(const std::string& dir, int per_family, uint64_t s
     fs::create_directories(fs::path(dir) / family, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, "/", family));
     for (int i = 0; i < per_family; ++i) {
-      absl::StatusOr<Scenario> s = GenerateScenario(family, i, seed, days);
+      absl::StatusOr<Scenario> s = leak != nullptr
+                                       ? GenerateScenarioWithLeak(family, i, seed, days, *leak)
+                                       : GenerateScenario(family, i, seed, days);
       if (!s.ok()) return s.status();
       const std::string file = absl::StrFormat("%s/%s-%03d.csv", family, family, i);
       std::string text = "t,value,process_start\n";

@@ -52,12 +52,27 @@ bool IsLeakFamily(const std::string& family);
 absl::StatusOr<Scenario> GenerateScenario(const std::string& family, int index, uint64_t seed,
                                           int days);
 
+// A leak added to any family's series (the first-day fallback alert's evidence,
+// tests/alerts/first_day_eval.py): tasks that never finish arrive as a Poisson
+// stream at `rate` times the family's level per hour (an idle pool's size for
+// idle_pool), from a start drawn uniformly in [start_lo_hours, start_hi_hours]
+// after the series' first sample, and are lost at each restart. The leak draws
+// from its own stream: before it starts the series is GenerateScenario's.
+struct AddedLeak {
+  double rate = 0;  // e.g. 0.2: 20 % of the level per hour
+  double start_lo_hours = 0;
+  double start_hi_hours = 0;
+};
+absl::StatusOr<Scenario> GenerateScenarioWithLeak(const std::string& family, int index,
+                                                  uint64_t seed, int days, const AddedLeak& leak);
+
 // Writes `per_family` scenarios of each family in `families` (all when empty) as
 // DIR/<family>/<family>-NNN.csv (`t,value,process_start` with a header) and the
 // labels as DIR/labels.csv (`file,family,leak_start`, leak_start `none` when
-// healthy). Creates DIR.
+// healthy). With `leak`, every scenario carries that added leak. Creates DIR.
 absl::Status WriteScenarioSet(const std::string& dir, int per_family, uint64_t seed, int days,
-                              const std::vector<std::string>& families = {});
+                              const std::vector<std::string>& families = {},
+                              const AddedLeak* leak = nullptr);
 
 }  // namespace leakwatch::trendtest
 
