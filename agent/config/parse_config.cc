@@ -70,6 +70,7 @@ const Key kKeys[] = {
     {"sites.histogram_buckets", [](Config& c) -> Field { return &c.sites.histogram_buckets; }},
     {"sites.skip_modules", [](Config& c) -> Field { return &c.sites.skip_modules; }},
     {"sites.skip_functions", [](Config& c) -> Field { return &c.sites.skip_functions; }},
+    {"sites.debug_dirs", [](Config& c) -> Field { return &c.sites.debug_dirs; }},
     {"intercept.enabled", [](Config& c) -> Field { return &c.intercept.enabled; }},
     {"intercept.mutex", [](Config& c) -> Field { return &c.intercept.mutex; }},
     {"intercept.rwlock", [](Config& c) -> Field { return &c.intercept.rwlock; }},
@@ -390,9 +391,12 @@ absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& pat
 
 absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& path, Position where,
                                   std::vector<std::string>* out) {
+  // sites.debug_dirs lists directories; the other string lists, glob patterns.
+  const bool dirs = absl::EndsWith(path, "debug_dirs");
+  const char* what = dirs ? "directory" : "glob pattern";
   if (!node.IsSequence()) {
     return ErrorAt(path, where,
-                   absl::StrCat("expected a list of glob patterns, got ", Describe(node),
+                   absl::StrCat("expected a list of ", dirs ? "directories" : "glob patterns", ", got ", Describe(node),
                                 " (write [] for none)"));
   }
   std::vector<std::string> values;
@@ -404,7 +408,7 @@ absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& pat
     positions_[element_path] = element_position.line > 0 ? element_position : where;
     if (!element.IsScalar()) {
       return ErrorAt(element_path, positions_[element_path],
-                     absl::StrCat("expected a glob pattern, got ", Describe(element)));
+                     absl::StrCat("expected a ", what, ", got ", Describe(element)));
     }
     values.push_back(element.Scalar());
     ++index;

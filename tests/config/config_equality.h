@@ -33,6 +33,7 @@ inline void ExpectSameConfig(const Config& actual, const Config& expected) {
       << "sites.histogram_buckets";
   EXPECT_EQ(actual.sites.skip_modules, expected.sites.skip_modules) << "sites.skip_modules";
   EXPECT_EQ(actual.sites.skip_functions, expected.sites.skip_functions) << "sites.skip_functions";
+  EXPECT_EQ(actual.sites.debug_dirs, expected.sites.debug_dirs) << "sites.debug_dirs";
   EXPECT_EQ(actual.intercept.enabled, expected.intercept.enabled) << "intercept.enabled";
   EXPECT_EQ(actual.intercept.mutex, expected.intercept.mutex) << "intercept.mutex";
   EXPECT_EQ(actual.intercept.rwlock, expected.intercept.rwlock) << "intercept.rwlock";

@@ -63,6 +63,10 @@ inline const std::vector<KeyCase>& EveryKey() {
        [](const Config& c) {
          return c.sites.skip_functions == std::vector<std::string>{"my_lock*", "Ns::Lock::*"};
        }},
+      {"sites.debug_dirs", "sites:\n  debug_dirs: [/opt/debug, /srv/symbols]\n",
+       [](const Config& c) {
+         return c.sites.debug_dirs == std::vector<std::string>{"/opt/debug", "/srv/symbols"};
+       }},
       {"intercept.enabled", "intercept:\n  enabled: false\n",
        [](const Config& c) { return !c.intercept.enabled; }},
       {"intercept.mutex", "intercept:\n  mutex: false\n",

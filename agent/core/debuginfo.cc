@@ -1,0 +1,236 @@
+#include "core/debuginfo.h"
+
+#include <dlfcn.h>
+#include <elfutils/libdwfl.h>
+#include <pthread.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <thread>
+
+#include "core/adopted_threads.h"
+
+namespace leakwatch::core {
+namespace {
+
+// --- The live process's Dwfl, for agent threads ------------------------------
+
+struct Live {
+  std::mutex mu;  // guards everything below; libdwfl is not thread-safe
+  std::string search_path;
+  char* search_path_ptr = nullptr;
+  Dwfl* dwfl = nullptr;
+  pid_t pid = 0;  // the process `dwfl` reported
+};
+
+Live& TheLive() {
+  static Live* live = new Live;  // never destroyed: used by threads at exit
+  return *live;
+}
+
+// Reports the process's modules (again, after a dlopen or a fork). Holds mu.
+void ReportModules(Live& live) {
+  const pid_t pid = getpid();
+  if (live.dwfl == nullptr || live.pid != pid) {
+    // A fork child's Dwfl may have been mid-change in the parent: leak it.
+    live.search_path_ptr = live.search_path.data();
+    live.dwfl = NewLiveDwfl(&live.search_path_ptr);
+    live.pid = pid;
+    if (live.dwfl == nullptr) return;
+  }
+  dwfl_report_begin_add(live.dwfl);
+  dwfl_linux_proc_report(live.dwfl, pid);
+  dwfl_report_end(live.dwfl, nullptr, nullptr);
+}
+
+// dladdr's base of the module containing `ra` (what "module+0xOFF" counts from).
+uintptr_t DlBase(uintptr_t ra) {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(ra - 1), &info) != 0) {
+    return reinterpret_cast<uintptr_t>(info.dli_fbase);
+  }
+  return 0;
+}
+
+// --- The mailbox between hooks and the symbolizer thread ---------------------
+
+enum class State { kIdle, kRequested, kWorking, kDone };
+
+struct Mailbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  State state = State::kIdle;
+  bool abandoned = false;  // the asker gave up on the request being worked on
+  uintptr_t ra = 0;
+  bool found = false;
+  char label[640] = {};
+  char function[512] = {};
+};
+
+// Constructed in place so that a fork child can build a fresh one (the parent
+// may have held its lock at fork).
+alignas(Mailbox) unsigned char g_mailbox_storage[sizeof(Mailbox)];
+std::atomic<Mailbox*> g_mailbox{nullptr};
+std::atomic<bool> g_running{false};  // a symbolizer thread serves this process
+std::atomic<pid_t> g_running_pid{0};
+
+// Loads the main executable's symbol table and DWARF (from its debug file if
+// it has one) before the first question, which then does not wait for it.
+void WarmUp() {
+  Live& live = TheLive();
+  std::lock_guard<std::mutex> lock(live.mu);
+  ReportModules(live);
+  if (live.dwfl == nullptr) return;
+  if (Dwfl_Module* exe = dwfl_addrmodule(live.dwfl, getauxval(AT_PHDR))) {
+    dwfl_module_getsymtab(exe);
+    Dwarf_Addr bias = 0;
+    dwfl_module_getdwarf(exe, &bias);
+  }
+}
+
+void Serve(Mailbox* box) {
+  MarkAgentThread();
+  try {
+    WarmUp();
+  } catch (...) {
+  }
+  std::unique_lock<std::mutex> lock(box->mu);
+  for (;;) {
+    box->cv.wait(lock, [box] { return box->state == State::kRequested; });
+    box->state = State::kWorking;
+    const uintptr_t ra = box->ra;
+    lock.unlock();
+    FrameInfo info;
+    bool found = false;
+    std::string label;
+    try {
+      found = DescribeAddress(ra, &info) && !info.function.empty();
+      if (found) label = FrameInfoLabel(info);
+    } catch (...) {
+      found = false;  // out of memory: the asker falls back
+    }
+    lock.lock();
+    if (box->abandoned) {
+      box->abandoned = false;
+      box->state = State::kIdle;
+    } else {
+      box->found = found;
+      if (found) {
+        std::snprintf(box->label, sizeof box->label, "%s", label.c_str());
+        std::snprintf(box->function, sizeof box->function, "%s", info.function.c_str());
+      }
+      box->state = State::kDone;
+    }
+    box->cv.notify_all();
+  }
+}
+
+void ForgetSymbolizerInChild() {
+  // The symbolizer thread does not exist in the child; its lock may be held.
+  g_running.store(false, std::memory_order_relaxed);
+  g_mailbox.store(nullptr, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void StartSymbolizer(const std::vector<std::string>& debug_dirs) {
+  Live& live = TheLive();
+  {
+    std::lock_guard<std::mutex> lock(live.mu);
+    const std::string path = DebugInfoSearchPath(debug_dirs);
+    if (path != live.search_path || live.dwfl == nullptr) {
+      if (live.dwfl != nullptr) dwfl_end(live.dwfl);
+      live.dwfl = nullptr;
+      live.search_path = path;
+    }
+  }
+  if (g_running.load() && g_running_pid.load() == getpid()) return;
+  static std::once_flag fork_handler;
+  std::call_once(fork_handler, [] { pthread_atfork(nullptr, nullptr, &ForgetSymbolizerInChild); });
+  auto* box = new (g_mailbox_storage) Mailbox;
+  std::thread(Serve, box).detach();
+  g_mailbox.store(box, std::memory_order_release);
+  g_running_pid.store(getpid());
+  g_running.store(true, std::memory_order_release);
+}
+
+bool DescribeAddress(uintptr_t ra, FrameInfo* out) {
+  Live& live = TheLive();
+  std::lock_guard<std::mutex> lock(live.mu);
+  if (live.dwfl == nullptr || live.pid != getpid()) ReportModules(live);
+  if (live.dwfl == nullptr) return false;
+  Dwfl_Module* module = dwfl_addrmodule(live.dwfl, ra - 1);
+  if (module == nullptr) {
+    ReportModules(live);  // loaded since the last report?
+    module = dwfl_addrmodule(live.dwfl, ra - 1);
+    if (module == nullptr) return false;
+  }
+  uintptr_t base = DlBase(ra);
+  if (base == 0) {
+    Dwarf_Addr start = 0;
+    dwfl_module_info(module, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
+    base = start;
+  }
+  DescribeInModule(module, ra, base, out);
+  return true;
+}
+
+bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* function,
+                        size_t function_size) noexcept {
+  if (!g_running.load(std::memory_order_acquire)) return false;
+  Mailbox* box = g_mailbox.load(std::memory_order_acquire);
+  if (box == nullptr || g_running_pid.load(std::memory_order_relaxed) != getpid()) return false;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kHookWaitMillis);
+  // The lock is only ever held for a few instructions (never while the
+  // symbolizer works), so taking it does not wait on the symbolizer.
+  std::unique_lock<std::mutex> lock(box->mu);
+  // Still working on a request its asker gave up on: stalled, do not wait.
+  if (box->abandoned) return false;
+  if (!box->cv.wait_until(lock, deadline, [box] {
+        return box->state == State::kIdle || box->abandoned;
+      }) ||
+      box->abandoned) {
+    return false;
+  }
+  box->state = State::kRequested;
+  box->ra = ra;
+  box->cv.notify_all();
+  if (!box->cv.wait_until(lock, deadline, [box] { return box->state == State::kDone; })) {
+    if (box->state == State::kRequested) {
+      box->state = State::kIdle;  // never picked up: withdrawn
+    } else {
+      box->abandoned = true;  // the symbolizer drops the answer when it comes
+    }
+    box->cv.notify_all();
+    return false;
+  }
+  const bool found = box->found;
+  if (found) {
+    std::snprintf(label, label_size, "%s", box->label);
+    if (function != nullptr && function_size > 0) {
+      std::snprintf(function, function_size, "%s", box->function);
+    }
+  }
+  box->state = State::kIdle;
+  box->cv.notify_all();
+  return found;
+}
+
+std::string DescribeFrameForDump(uintptr_t ra) {
+  FrameInfo info;
+  if (!DescribeAddress(ra, &info)) return "";
+  std::string label = FrameInfoLabel(info);
+  if (info.function.empty() && !info.build_id.empty()) {
+    label += " (build-id " + info.build_id + ")";
+  }
+  return label;
+}
+
+}  // namespace leakwatch::core
