@@ -1,6 +1,5 @@
 #include "core/dwarf_lookup.h"
 
-#include <cxxabi.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
@@ -8,21 +7,17 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/debugging/internal/demangle.h"
+
 namespace leakwatch::core {
 namespace {
 
+// Demangled as absl::Symbolize does (parameter types left out: "ns::f()"), so
+// a frame gets the same name whichever way it was symbolized.
 std::string Demangle(const char* name) {
   if (name == nullptr) return "";
-  if (name[0] == '_' && name[1] == 'Z') {
-    int status = 0;
-    char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-    if (status == 0 && demangled != nullptr) {
-      std::string out = demangled;
-      std::free(demangled);
-      return out;
-    }
-    std::free(demangled);
-  }
+  char out[1024];
+  if (absl::debugging_internal::Demangle(name, out, sizeof out)) return out;
   return name;
 }
 
