@@ -396,8 +396,8 @@ absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& pat
   const char* what = dirs ? "directory" : "glob pattern";
   if (!node.IsSequence()) {
     return ErrorAt(path, where,
-                   absl::StrCat("expected a list of ", dirs ? "directories" : "glob patterns", ", got ", Describe(node),
-                                " (write [] for none)"));
+                   absl::StrCat("expected a list of ", dirs ? "directories" : "glob patterns",
+                                ", got ", Describe(node), " (write [] for none)"));
   }
   std::vector<std::string> values;
   size_t index = 0;

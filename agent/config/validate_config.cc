@@ -125,9 +125,9 @@ Issue CheckSites(const Config::Sites& sites) {
   for (size_t i = 0; i < sites.debug_dirs.size(); ++i) {
     const std::string& dir = sites.debug_dirs[i];
     if (dir.empty() || dir[0] != '/' || dir.find(':') != std::string::npos) {
-      return Problem(absl::StrCat("sites.debug_dirs[", i, "]"),
-                     absl::StrCat("must be an absolute directory path without ':', got ",
-                                  Quote(dir)));
+      return Problem(
+          absl::StrCat("sites.debug_dirs[", i, "]"),
+          absl::StrCat("must be an absolute directory path without ':', got ", Quote(dir)));
     }
   }
   return std::nullopt;

@@ -6,6 +6,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -29,16 +30,31 @@ struct Live {
   pid_t pid = 0;  // the process `dwfl` reported
 };
 
+void ForgetSymbolizerInChild();
+
+// The process's Live, never destroyed (threads use it at exit). A fork child
+// gets a new one: the parent's symbolizer may have held its lock, or been
+// changing its Dwfl, at the fork; the old one is kept, unused, in
+// g_live_before_fork. (Holding the lock across fork instead would delay
+// fork() for as long as a symbolization takes, a debuginfod download included.)
+std::atomic<Live*> g_live{nullptr};
+Live* g_live_before_fork = nullptr;
+
 Live& TheLive() {
-  static Live* live = new Live;  // never destroyed: used by threads at exit
-  return *live;
+  if (Live* live = g_live.load(std::memory_order_acquire)) return *live;
+  static Live* const first = [] {
+    pthread_atfork(nullptr, nullptr, &ForgetSymbolizerInChild);
+    return new Live;
+  }();
+  Live* expected = nullptr;
+  g_live.compare_exchange_strong(expected, first, std::memory_order_acq_rel);
+  return *g_live.load(std::memory_order_acquire);
 }
 
 // Reports the process's modules (again, after a dlopen or a fork). Holds mu.
 void ReportModules(Live& live) {
   const pid_t pid = getpid();
   if (live.dwfl == nullptr || live.pid != pid) {
-    // A fork child's Dwfl may have been mid-change in the parent: leak it.
     live.search_path_ptr = live.search_path.data();
     live.dwfl = NewLiveDwfl(&live.search_path_ptr);
     live.pid = pid;
@@ -131,10 +147,21 @@ void Serve(Mailbox* box) {
   }
 }
 
+// In a fork child (one thread): the symbolizer thread does not exist there,
+// and the locks it used may be held.
 void ForgetSymbolizerInChild() {
-  // The symbolizer thread does not exist in the child; its lock may be held.
   g_running.store(false, std::memory_order_relaxed);
   g_mailbox.store(nullptr, std::memory_order_relaxed);
+  Live* old = g_live.load(std::memory_order_relaxed);
+  if (old == nullptr) return;
+  Live* fresh = new (std::nothrow) Live;
+  if (fresh == nullptr) return;
+  try {
+    fresh->search_path = old->search_path;  // set only by Start, not during a fork
+  } catch (...) {
+  }
+  g_live_before_fork = old;
+  g_live.store(fresh, std::memory_order_release);
 }
 
 }  // namespace
@@ -151,8 +178,6 @@ void StartSymbolizer(const std::vector<std::string>& debug_dirs) {
     }
   }
   if (g_running.load() && g_running_pid.load() == getpid()) return;
-  static std::once_flag fork_handler;
-  std::call_once(fork_handler, [] { pthread_atfork(nullptr, nullptr, &ForgetSymbolizerInChild); });
   auto* box = new (g_mailbox_storage) Mailbox;
   std::thread(Serve, box).detach();
   g_mailbox.store(box, std::memory_order_release);
@@ -193,9 +218,8 @@ bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* func
   std::unique_lock<std::mutex> lock(box->mu);
   // Still working on a request its asker gave up on: stalled, do not wait.
   if (box->abandoned) return false;
-  if (!box->cv.wait_until(lock, deadline, [box] {
-        return box->state == State::kIdle || box->abandoned;
-      }) ||
+  if (!box->cv.wait_until(lock, deadline,
+                          [box] { return box->state == State::kIdle || box->abandoned; }) ||
       box->abandoned) {
     return false;
   }

@@ -128,8 +128,8 @@ void DescribeInModule(Dwfl_Module* module, uint64_t ra, uint64_t module_base, Fr
   out->has_debug_file = dwfl_module_getdwarf(module, &dwarf_bias) != nullptr;
   GElf_Off offset = 0;
   GElf_Sym sym;
-  if (const char* symbol = dwfl_module_addrinfo(module, pc, &offset, &sym, nullptr, nullptr,
-                                                nullptr);
+  if (const char* symbol =
+          dwfl_module_addrinfo(module, pc, &offset, &sym, nullptr, nullptr, nullptr);
       symbol != nullptr && GELF_ST_TYPE(sym.st_info) == STT_FUNC) {
     out->function = Demangle(symbol);
     out->function_offset = offset + 1;
@@ -158,9 +158,8 @@ size_t ResolveLabels(Dwfl_Module* module, const std::string& module_name, std::s
     size_t end = at + needle.size();
     while (end < text->size() && IsHex((*text)[end])) ++end;
     if (end == at + needle.size()) continue;
-    const uint64_t offset =
-        std::strtoull(text->substr(at + needle.size(), end - at - needle.size()).c_str(), nullptr,
-                      16);
+    const uint64_t offset = std::strtoull(
+        text->substr(at + needle.size(), end - at - needle.size()).c_str(), nullptr, 16);
     FrameInfo info;
     DescribeInModule(module, bias + base + offset, bias + base, &info);
     if (info.function.empty()) continue;

@@ -24,14 +24,14 @@ namespace leakwatch::core {
 
 // What is known about one return address.
 struct FrameInfo {
-  std::string function;  // demangled; "" when no symbol covers the address
+  std::string function;          // demangled; "" when no symbol covers the address
   uint64_t function_offset = 0;  // return address - function start
   std::string file;              // source file's last path component; "" if unknown
   int line = 0;
-  std::string module;            // the module's file name (no directory)
-  uint64_t module_offset = 0;    // return address - the module's load address
-  std::string build_id;          // lower-case hex; "" if the module has none
-  bool has_debug_file = false;   // DWARF or a debug file's .symtab was found
+  std::string module;           // the module's file name (no directory)
+  uint64_t module_offset = 0;   // return address - the module's load address
+  std::string build_id;         // lower-case hex; "" if the module has none
+  bool has_debug_file = false;  // DWARF or a debug file's .symtab was found
 };
 
 // "function+0xOFF (file:line)", "function+0xOFF", or "module+0xOFF"; "" when
@@ -48,10 +48,10 @@ std::string DebugInfoSearchPath(const std::vector<std::string>& dirs);
 Dwfl* NewLiveDwfl(char** search_path);
 Dwfl* NewOfflineDwfl(char** search_path);
 
-// Fills `out` for return address `ra` (the address is looked up at ra - 1,
-// inside the call) in `module`, loaded with bias `bias` relative to its file's
-// link-time addresses... `module_base` is the address the label's
-// "module+0xOFF" counts from (dladdr's dli_fbase for a live module).
+// Fills `out` for return address `ra` (looked up at ra - 1, inside the call)
+// in `module`, an address in the Dwfl's address space. `module_base` is the
+// address the label's "module+0xOFF" counts from (dladdr's dli_fbase for a
+// live module, the file base for an offline one).
 void DescribeInModule(Dwfl_Module* module, uint64_t ra, uint64_t module_base, FrameInfo* out);
 
 // The link-time address of a module file's first loaded byte (its first

@@ -208,14 +208,14 @@ enum FramePointer : uint32_t { kHasFramePointer = 1, kNoFramePointer = 2 };
 bool HasFramePointer(uintptr_t ra) noexcept {
 #if defined(__x86_64__)
   return g_frames.FindOrCompute(core::SiteCacheKey(ra, kFramePointerTag), [ra]() -> uint32_t {
-           const void* start = _Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ra - 1));
-           // No CFI for it either: the frame-pointer walk is all there is.
-           if (start == nullptr) return kHasFramePointer;
-           const auto* p = static_cast<const unsigned char*>(start);
-           if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa) p += 4;  // endbr64
-           const bool fp = p[0] == 0x55 && p[1] == 0x48 && p[2] == 0x89 && p[3] == 0xe5;
-           return fp ? kHasFramePointer : kNoFramePointer;
-         }) == kHasFramePointer;
+    const void* start = _Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ra - 1));
+    // No CFI for it either: the frame-pointer walk is all there is.
+    if (start == nullptr) return kHasFramePointer;
+    const auto* p = static_cast<const unsigned char*>(start);
+    if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa) p += 4;  // endbr64
+    const bool fp = p[0] == 0x55 && p[1] == 0x48 && p[2] == 0x89 && p[3] == 0xe5;
+    return fp ? kHasFramePointer : kNoFramePointer;
+  }) == kHasFramePointer;
 #else
   (void)ra;
   return true;

@@ -14,7 +14,13 @@ with one thread blocked in a static function:
     shows the module's build-id, and leakwatch-symbolize, given the debug file
     (by path, or by build-id and directory), turns the label into the name.
 
-Usage: debuginfo_test.py --preload SO --cc CC --symbolize BIN
+Stacks without frame pointers (issue 21, part 7): debuginfo/deep_no_frame_pointer.c,
+built -O2 -fomit-frame-pointer, blocks a thread 10 calls deep; its stack in
+/debug/tasks?debug=2 (unwound with the CFI tables) shows all 10 levels. With
+--memcached, Debian's memcached (built without frame pointers) under load
+shows a blocked worker's stack of 8 or more frames.
+
+Usage: debuginfo_test.py --preload SO --cc CC --symbolize BIN [--memcached BIN]
 """
 import argparse
 import os
@@ -24,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -66,8 +73,8 @@ def build_id_of(path):
     return m.group(1)
 
 
-def blocked_site(program, sites_yaml, tmp):
-    """(debug=1 site label, debug=2 dump) of the program's one blocked thread."""
+def preloaded(cmd, sites_yaml, tmp):
+    """(process, exporter port): `cmd` under the preload library."""
     port = free_port()
     config = os.path.join(tmp, "leakwatch-%d.yaml" % port)
     with open(config, "w") as f:
@@ -76,8 +83,13 @@ def blocked_site(program, sites_yaml, tmp):
     env = dict(os.environ, LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=config)
     env.pop("LEAKWATCH_START", None)
     env.pop("DEBUGINFOD_URLS", None)  # only the files this test lays out
-    proc = subprocess.Popen([program], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env), port
+
+
+def blocked_site(program, sites_yaml, tmp):
+    """(debug=1 site label, debug=2 dump) of the program's one blocked thread."""
+    proc, port = preloaded([program], sites_yaml, tmp)
     try:
         deadline = time.monotonic() + TIMEOUT
         last = ""
@@ -187,12 +199,107 @@ class DebugInfoTest(unittest.TestCase):
         self.assertIn("cannot read /nonexistent/x.debug", missing.stderr)
 
 
+def stack_of(task):
+    """The frames of a debug=2 task block."""
+    return [l[4:] for l in task.split("\n")
+            if l.startswith("    ") and not l.startswith("    blocked at ")]
+
+
+class CfiStackTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lw-cfi-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_program_without_frame_pointers_shows_its_whole_stack(self):
+        program = os.path.join(self.tmp, "deep_no_frame_pointer")
+        run([ARGS.cc, "-g", "-O2", "-fomit-frame-pointer", "-o", program,
+             os.path.join(os.path.dirname(SOURCE), "deep_no_frame_pointer.c"), "-pthread"])
+        # What makes the test meaningful: level_10 does not set up %rbp.
+        disassembly = run(["objdump", "-d", "--no-show-raw-insn", program]).stdout
+        # (GCC may clone the static functions: level_10.constprop.0.)
+        body = re.split(r"<level_10(?:\.[\w.]+)?>:", disassembly, 1)[1].split("\n\n", 1)[0]
+        self.assertNotIn("mov    %rsp,%rbp", body)
+        site, every = blocked_site(program, "", self.tmp)
+        self.assertRegex(site, r"^level_10(\.[\w.]+)?\+0x")
+        task = next(t for t in every.split("\n\n") if "blocked at " in t)
+        frames = stack_of(task)
+        names = [f.split("+0x")[0].split(".")[0] for f in frames]
+        self.assertEqual(names[:11], ["level_%d" % i for i in range(10, 0, -1)] + ["worker"],
+                         task)
+
+    def test_memcached_worker_stacks_under_load_are_deep(self):
+        # Debian's memcached is built without frame pointers: before CFI
+        # unwinding every stack was one frame deep.
+        if not ARGS.memcached:
+            self.skipTest("no --memcached")
+        mc_port = free_port()
+        proc, port = preloaded([ARGS.memcached, "-u", "root" if os.getuid() == 0 else
+                                os.environ.get("USER", "nobody"), "-t", "4", "-U", "0",
+                                "-l", "127.0.0.1", "-p", str(mc_port)], "", self.tmp)
+        stop = threading.Event()
+
+        def client():
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline:
+                try:
+                    s = socket.create_connection(("127.0.0.1", mc_port), timeout=5)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            f = s.makefile("rb")
+            while not stop.is_set():
+                s.sendall(b"set k 0 0 3 noreply\r\nabc\r\nincr n 1\r\nget k\r\n")
+                for _ in range(4):
+                    f.readline()
+            s.close()
+
+        clients = []
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline:
+                try:
+                    s = socket.create_connection(("127.0.0.1", mc_port), timeout=5)
+                    s.sendall(b"set n 0 0 1\r\n0\r\n")
+                    s.recv(100)
+                    s.close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            clients = [threading.Thread(target=client) for _ in range(16)]
+            for c in clients:
+                c.start()
+            deepest = []
+            while time.monotonic() < deadline and len(deepest) < 8:
+                try:
+                    every = fetch(port, 2)
+                except OSError:
+                    continue
+                for task in every.split("\n\n"):
+                    if "\"mc-worker\"" in task and "blocked at " in task:
+                        frames = stack_of(task)
+                        if len(frames) > len(deepest):
+                            deepest = frames
+            print("\n  memcached, deepest blocked worker stack (%d frames):\n    %s"
+                  % (len(deepest), "\n    ".join(deepest)), file=sys.stderr)
+            self.assertGreaterEqual(len(deepest), 8, deepest)
+            self.assertTrue(any(f.startswith("event_base_loop+") for f in deepest), deepest)
+        finally:
+            stop.set()
+            for c in clients:
+                c.join()
+            proc.terminate()
+            proc.communicate(timeout=TIMEOUT)
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser()
     parser.add_argument("--preload", required=True)
     parser.add_argument("--cc", required=True)
     parser.add_argument("--symbolize", required=True)
+    parser.add_argument("--memcached")
     ARGS, rest = parser.parse_known_args()
     ARGS.preload = os.path.abspath(ARGS.preload)
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)

@@ -41,16 +41,18 @@ namespace {
 
 constexpr leakwatch::tools::Usage kUsage = {
     .tool = "leakwatch-symbolize",
-    .synopsis = "leakwatch-symbolize --debug-file=FILE [--module=NAME] [TEXT_FILE...]\n"
-                "       leakwatch-symbolize --module=NAME --build-id=HEX [--debug-dir=DIR] "
-                "[TEXT_FILE...]",
+    .synopsis =
+        "leakwatch-symbolize --debug-file=FILE [--module=NAME] [TEXT_FILE...]\n"
+        "       leakwatch-symbolize --module=NAME --build-id=HEX [--debug-dir=DIR] "
+        "[TEXT_FILE...]",
     .description =
         "Reads a scrape (/metrics), a task dump (/debug/tasks, leakwatch-console --dump) or "
         "labels one a line from the files or standard input, and writes it with every "
         "NAME+0xOFF label replaced by function+0xOFF (file:line) from the module's debug file.",
     .flags_file = "tools/symbolize/main.cc",
-    .footer = "Exit status: 0 done (the count of labels resolved goes to stderr), 1 the debug "
-              "file or a text file cannot be read, 2 bad usage.",
+    .footer =
+        "Exit status: 0 done (the count of labels resolved goes to stderr), 1 the debug "
+        "file or a text file cannot be read, 2 bad usage.",
     .max_args = 1 << 20,
 };
 
@@ -68,16 +70,19 @@ int main(int argc, char** argv) {
   std::string module = absl::GetFlag(FLAGS_module);
   const std::string build_id = absl::AsciiStrToLower(absl::GetFlag(FLAGS_build_id));
   if (!build_id.empty()) {
-    if (!path.empty()) leakwatch::tools::ExitUsageError(kUsage, "give --debug-file or --build-id, not both");
+    if (!path.empty())
+      leakwatch::tools::ExitUsageError(kUsage, "give --debug-file or --build-id, not both");
     if (module.empty()) leakwatch::tools::ExitUsageError(kUsage, "--build-id needs --module");
-    if (build_id.size() < 4 || build_id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    if (build_id.size() < 4 ||
+        build_id.find_first_not_of("0123456789abcdef") != std::string::npos) {
       leakwatch::tools::ExitUsageError(
           kUsage, absl::StrCat("--build-id must be hexadecimal digits, got \"", build_id, "\""));
     }
     path = absl::StrCat(absl::GetFlag(FLAGS_debug_dir), "/.build-id/", build_id.substr(0, 2), "/",
                         build_id.substr(2), ".debug");
   }
-  if (path.empty()) leakwatch::tools::ExitUsageError(kUsage, "--debug-file or --build-id is required");
+  if (path.empty())
+    leakwatch::tools::ExitUsageError(kUsage, "--debug-file or --build-id is required");
   if (module.empty()) {
     module = path.substr(path.rfind('/') + 1);
     if (absl::EndsWith(module, ".debug")) module.resize(module.size() - 6);
@@ -86,8 +91,8 @@ int main(int argc, char** argv) {
   std::string search_path = leakwatch::core::DebugInfoSearchPath({});
   char* search_path_ptr = search_path.data();
   Dwfl* dwfl = leakwatch::core::NewOfflineDwfl(&search_path_ptr);
-  Dwfl_Module* mod = dwfl != nullptr ? dwfl_report_offline(dwfl, module.c_str(), path.c_str(), -1)
-                                     : nullptr;
+  Dwfl_Module* mod =
+      dwfl != nullptr ? dwfl_report_offline(dwfl, module.c_str(), path.c_str(), -1) : nullptr;
   if (dwfl != nullptr) dwfl_report_end(dwfl, nullptr, nullptr);
   uint64_t base = 0;
   uint64_t bias = 0;
