@@ -4,6 +4,7 @@
 #include <elfutils/libdwfl.h>
 #include <pthread.h>
 #include <sys/auxv.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -206,34 +207,65 @@ bool DescribeAddress(uintptr_t ra, FrameInfo* out) {
   return true;
 }
 
+namespace {
+
+// The hook's side waits without a blocking call the hooks record (a contended
+// mutex, a condition variable): try_lock and short sleeps, until `deadline`.
+using Clock = std::chrono::steady_clock;
+
+void Nap() {
+  const timespec step = {0, 50 * 1000};  // 50 us
+  nanosleep(&step, nullptr);
+}
+
+bool LockUntil(std::mutex& mu, Clock::time_point deadline) {
+  while (!mu.try_lock()) {
+    if (Clock::now() >= deadline) return false;
+    Nap();
+  }
+  return true;
+}
+
+}  // namespace
+
 bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* function,
                         size_t function_size) noexcept {
   if (!g_running.load(std::memory_order_acquire)) return false;
   Mailbox* box = g_mailbox.load(std::memory_order_acquire);
   if (box == nullptr || g_running_pid.load(std::memory_order_relaxed) != getpid()) return false;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(kHookWaitMillis);
-  // The lock is only ever held for a few instructions (never while the
-  // symbolizer works), so taking it does not wait on the symbolizer.
-  std::unique_lock<std::mutex> lock(box->mu);
-  // Still working on a request its asker gave up on: stalled, do not wait.
-  if (box->abandoned) return false;
-  if (!box->cv.wait_until(lock, deadline,
-                          [box] { return box->state == State::kIdle || box->abandoned; }) ||
-      box->abandoned) {
-    return false;
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(kHookWaitMillis);
+  // Post the request once the mailbox is free.
+  for (;;) {
+    if (!LockUntil(box->mu, deadline)) return false;
+    // Still working on a request its asker gave up on: stalled, do not wait.
+    if (box->abandoned) {
+      box->mu.unlock();
+      return false;
+    }
+    if (box->state == State::kIdle) break;
+    box->mu.unlock();
+    if (Clock::now() >= deadline) return false;
+    Nap();
   }
   box->state = State::kRequested;
   box->ra = ra;
+  box->mu.unlock();
   box->cv.notify_all();
-  if (!box->cv.wait_until(lock, deadline, [box] { return box->state == State::kDone; })) {
-    if (box->state == State::kRequested) {
-      box->state = State::kIdle;  // never picked up: withdrawn
-    } else {
-      box->abandoned = true;  // the symbolizer drops the answer when it comes
+  // Wait for the answer.
+  for (;;) {
+    Nap();
+    if (!LockUntil(box->mu, deadline)) return false;
+    if (box->state == State::kDone) break;
+    if (Clock::now() >= deadline) {
+      if (box->state == State::kRequested) {
+        box->state = State::kIdle;  // never picked up: withdrawn
+      } else {
+        box->abandoned = true;  // the symbolizer drops the answer when it comes
+      }
+      box->mu.unlock();
+      return false;
     }
-    box->cv.notify_all();
-    return false;
+    box->mu.unlock();
   }
   const bool found = box->found;
   if (found) {
@@ -243,7 +275,7 @@ bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* func
     }
   }
   box->state = State::kIdle;
-  box->cv.notify_all();
+  box->mu.unlock();
   return found;
 }
 

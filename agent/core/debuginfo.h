@@ -4,7 +4,8 @@
 //
 // libdwfl allocates and locks, so a hook never calls it: the hooks' slow path
 // (a new return address) hands the address to one agent thread, the
-// symbolizer, and waits for its answer for at most kHookWait. A symbolizer that
+// symbolizer, and waits for its answer for at most kHookWaitMillis, polling
+// (try_lock and 50 us sleeps: nothing the hooks would record as a wait). A symbolizer that
 // does not answer in time (it may be waiting for a lock the hooked thread
 // holds, inside malloc for instance) is not asked again until it has
 // answered; the caller labels the frame without debug files then

@@ -124,8 +124,6 @@ void DescribeInModule(Dwfl_Module* module, uint64_t ra, uint64_t module_base, Fr
   out->module = BaseName(path != nullptr ? path : name);
   out->module_offset = ra - module_base;
   out->build_id = ModuleBuildId(module);
-  Dwarf_Addr dwarf_bias = 0;
-  out->has_debug_file = dwfl_module_getdwarf(module, &dwarf_bias) != nullptr;
   GElf_Off offset = 0;
   GElf_Sym sym;
   if (const char* symbol =

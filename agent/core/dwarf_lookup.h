@@ -28,10 +28,9 @@ struct FrameInfo {
   uint64_t function_offset = 0;  // return address - function start
   std::string file;              // source file's last path component; "" if unknown
   int line = 0;
-  std::string module;           // the module's file name (no directory)
-  uint64_t module_offset = 0;   // return address - the module's load address
-  std::string build_id;         // lower-case hex; "" if the module has none
-  bool has_debug_file = false;  // DWARF or a debug file's .symtab was found
+  std::string module;          // the module's file name (no directory)
+  uint64_t module_offset = 0;  // return address - the module's load address
+  std::string build_id;        // lower-case hex; "" if the module has none
 };
 
 // "function+0xOFF (file:line)", "function+0xOFF", or "module+0xOFF"; "" when
