@@ -84,6 +84,11 @@ struct Mailbox {
   std::condition_variable cv;
   State state = State::kIdle;
   bool abandoned = false;  // the asker gave up on the request being worked on
+  // An asker gave up waiting (the symbolizer is busy: loading a large module,
+  // or waiting for a lock the asker's thread holds). Askers do not wait until
+  // the symbolizer is ready for a new request again, so a stall costs one
+  // wait kHookWaitMillis, not one per new return address.
+  bool stalled = false;
   uintptr_t ra = 0;
   bool found = false;
   char label[640] = {};
@@ -119,6 +124,7 @@ void Serve(Mailbox* box) {
   }
   std::unique_lock<std::mutex> lock(box->mu);
   for (;;) {
+    box->stalled = false;  // ready for a request
     box->cv.wait(lock, [box] { return box->state == State::kRequested; });
     box->state = State::kWorking;
     const uintptr_t ra = box->ra;
@@ -237,14 +243,17 @@ bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* func
   // Post the request once the mailbox is free.
   for (;;) {
     if (!LockUntil(box->mu, deadline)) return false;
-    // Still working on a request its asker gave up on: stalled, do not wait.
-    if (box->abandoned) {
+    if (box->stalled) {
       box->mu.unlock();
       return false;
     }
     if (box->state == State::kIdle) break;
+    if (Clock::now() >= deadline) {
+      box->stalled = true;
+      box->mu.unlock();
+      return false;
+    }
     box->mu.unlock();
-    if (Clock::now() >= deadline) return false;
     Nap();
   }
   box->state = State::kRequested;
@@ -257,6 +266,7 @@ bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* func
     if (!LockUntil(box->mu, deadline)) return false;
     if (box->state == State::kDone) break;
     if (Clock::now() >= deadline) {
+      box->stalled = true;
       if (box->state == State::kRequested) {
         box->state = State::kIdle;  // never picked up: withdrawn
       } else {
@@ -275,6 +285,7 @@ bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* func
     }
   }
   box->state = State::kIdle;
+  box->stalled = false;  // it answered
   box->mu.unlock();
   return found;
 }

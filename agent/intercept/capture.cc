@@ -350,6 +350,11 @@ void CancelWait(const Wait& wait) noexcept {
 
 void RegisterThread() noexcept {
   ThreadState& ts = tls_state;
+  // The stack's bounds, learnt here, as the thread starts, holding no lock of
+  // the program: pthread_getattr_np allocates, and a first wait may come while
+  // the thread holds its allocator's lock (threads the hooks did not start
+  // learn them at their first recorded wait).
+  if (!ts.agent && !ts.bounds_known) LearnStackBounds(ts);
   if (ts.agent || !g_switches.enabled.load(std::memory_order_relaxed) ||
       !g_switches.threads.load(std::memory_order_relaxed)) {
     return;
@@ -414,6 +419,14 @@ void ConfigureSkipRules(const Config::Sites& sites) noexcept {
 
 void Configure(const Config& config) noexcept {
   internal::Switches& s = internal::g_switches;
+  // The thread that starts the agent (usually main): its stack bounds now,
+  // outside any wait (LearnStackBounds allocates).
+  if (internal::ThreadState& ts = internal::tls_state; !ts.bounds_known) {
+    const bool was = ts.in_hook;
+    ts.in_hook = true;
+    internal::LearnStackBounds(ts);
+    ts.in_hook = was;
+  }
   const Config::Intercept& c = config.intercept;
   s.mutex.store(c.mutex, std::memory_order_relaxed);
   s.rwlock.store(c.rwlock, std::memory_order_relaxed);

@@ -199,6 +199,30 @@ class DebugInfoTest(unittest.TestCase):
         self.assertIn("cannot read /nonexistent/x.debug", missing.stderr)
 
 
+class NoDeadlockTest(unittest.TestCase):
+    def test_wait_holding_the_loader_lock_gets_past_a_new_return_address(self):
+        # A library constructor (under the dynamic loader's lock) waits at a
+        # new return address; the symbolizer's dladdr() needs that lock: the
+        # hook gives up on it after at most 2 s and the program runs on.
+        tmp = tempfile.mkdtemp(prefix="lw-loader-")
+        try:
+            here = os.path.dirname(SOURCE)
+            library = os.path.join(tmp, "libloader_lock_ctor.so")
+            program = os.path.join(tmp, "loader_lock_main")
+            run([ARGS.cc, "-g", "-O1", "-shared", "-fPIC", "-o", library,
+                 os.path.join(here, "loader_lock_ctor.c")])
+            run([ARGS.cc, "-g", "-O1", "-rdynamic", "-o", program,
+                 os.path.join(here, "loader_lock_main.c"), "-pthread", "-ldl"])
+            proc, _ = preloaded([program, library], "", tmp)
+            start = time.monotonic()
+            out, err = proc.communicate(timeout=TIMEOUT)
+            elapsed = time.monotonic() - start
+            self.assertEqual((proc.returncode, out, err), (0, b"through\n", b""))
+            print("\n  loader-lock program finished in %.2f s" % elapsed, file=sys.stderr)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def stack_of(task):
     """The frames of a debug=2 task block."""
     return [l[4:] for l in task.split("\n")
