@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>
+#include <link.h>
 #include <pthread.h>
 #include <sys/auxv.h>
 #include <time.h>
@@ -10,10 +11,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <system_error>
 #include <thread>
 
 #include "core/adopted_threads.h"
@@ -28,8 +31,24 @@ struct Live {
   std::string search_path;
   char* search_path_ptr = nullptr;
   Dwfl* dwfl = nullptr;
-  pid_t pid = 0;  // the process `dwfl` reported
+  pid_t pid = 0;                 // the process `dwfl` reported
+  unsigned long long loads = 0;  // LoadCount() when `dwfl` was reported
 };
+
+// How many objects the dynamic loader has loaded and unloaded so far: changes
+// exactly when the process's modules do.
+unsigned long long LoadCount() {
+  unsigned long long count = 0;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t size, void* out) -> int {
+        if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+          *static_cast<unsigned long long*>(out) = info->dlpi_adds + info->dlpi_subs;
+        }
+        return 1;  // the counters are the same in every entry
+      },
+      &count);
+  return count;
+}
 
 void ForgetSymbolizerInChild();
 
@@ -61,6 +80,7 @@ void ReportModules(Live& live) {
     live.pid = pid;
     if (live.dwfl == nullptr) return;
   }
+  live.loads = LoadCount();
   dwfl_report_begin_add(live.dwfl);
   dwfl_linux_proc_report(live.dwfl, pid);
   dwfl_report_end(live.dwfl, nullptr, nullptr);
@@ -186,7 +206,11 @@ void StartSymbolizer(const std::vector<std::string>& debug_dirs) {
   }
   if (g_running.load() && g_running_pid.load() == getpid()) return;
   auto* box = new (g_mailbox_storage) Mailbox;
-  std::thread(Serve, box).detach();
+  try {
+    std::thread(Serve, box).detach();
+  } catch (const std::system_error&) {
+    return;  // no thread: frames keep their module-table labels
+  }
   g_mailbox.store(box, std::memory_order_release);
   g_running_pid.store(getpid());
   g_running.store(true, std::memory_order_release);
@@ -199,7 +223,10 @@ bool DescribeAddress(uintptr_t ra, FrameInfo* out) {
   if (live.dwfl == nullptr) return false;
   Dwfl_Module* module = dwfl_addrmodule(live.dwfl, ra - 1);
   if (module == nullptr) {
-    ReportModules(live);  // loaded since the last report?
+    // Loaded since the last report? (Addresses in no module, JIT code for
+    // instance, do not read /proc/self/maps again each time.)
+    if (LoadCount() == live.loads) return false;
+    ReportModules(live);
     module = dwfl_addrmodule(live.dwfl, ra - 1);
     if (module == nullptr) return false;
   }
