@@ -9,10 +9,10 @@ static volatile int sink;
 
 // Each level calls the next and then writes `sink`: no tail call, so every
 // level keeps a frame on the stack.
-#define LEVEL(n, next)                                        \
-  __attribute__((noinline)) static void level_##n(int x) {    \
-    next(x + 1);                                              \
-    sink = x;                                                 \
+#define LEVEL(n, next)                                     \
+  __attribute__((noinline)) static void level_##n(int x) { \
+    next(x + 1);                                           \
+    sink = x;                                              \
   }
 
 __attribute__((noinline)) static void level_10(int x) {
