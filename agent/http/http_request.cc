@@ -1,4 +1,4 @@
-#include "export/http_request.h"
+#include "http/http_request.h"
 
 #include <new>
 
@@ -8,12 +8,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "export/gzip.h"
+#include "http/gzip.h"
 
-namespace leakwatch::exporter {
+namespace leakwatch::http {
 namespace {
-
-constexpr char kNotFound[] = "not found: leakwatch serves its metrics path and /debug/tasks\n";
 
 HttpReply Error(int status, std::string body, bool close = false) {
   HttpReply reply;
@@ -84,7 +82,11 @@ HttpReply AnswerOrThrow(const HttpRequest& request, const Routes& routes) {
   if (std::optional<HttpReply> refused = RefuseBodies(request)) return *std::move(refused);
   const bool is_metrics = request.path == routes.metrics_path;
   const bool is_dump = routes.debug_endpoint && request.path == "/debug/tasks";
-  if (!is_metrics && !is_dump) return Error(404, kNotFound);
+  if (!is_metrics && !is_dump) {
+    return Error(404, routes.debug_endpoint
+                          ? "not found: leakwatch serves its metrics path and /debug/tasks\n"
+                          : "not found: leakwatch serves its metrics path\n");
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     HttpReply reply = Error(405, "method not allowed\n");
     reply.headers.emplace_back("Allow", "GET, HEAD");
@@ -157,4 +159,4 @@ bool AcceptsGzip(absl::string_view accept_encoding) {
   return false;
 }
 
-}  // namespace leakwatch::exporter
+}  // namespace leakwatch::http

@@ -1,6 +1,6 @@
-#include "export/connection_table.h"
+#include "http/connection_table.h"
 
-namespace leakwatch::exporter {
+namespace leakwatch::http {
 
 bool ConnectionTable::Admit(const std::string& address, std::vector<int>* close) {
   auto per = per_address_.find(address);
@@ -79,4 +79,4 @@ void ConnectionTable::MarkClosing(Order::iterator it, std::vector<int>* close) {
   close->push_back(it->fd);
 }
 
-}  // namespace leakwatch::exporter
+}  // namespace leakwatch::http

@@ -1,6 +1,7 @@
-// export/http_request.h — what the exporter answers to one HTTP request.
+// http/http_request.h — what the server (the agent's exporter, the judge's /metrics)
+// answers to one HTTP request.
 //
-// The transport (export/http_server.cc) hands over a request whose headers are
+// The transport (http/http_server.cc) hands over a request whose headers are
 // complete; Answer() decides the reply without any I/O: request smuggling
 // shapes and bodies are refused, then the method, the path, Basic auth and the
 // `debug` level are checked, and the body is gzip-compressed when the client
@@ -11,8 +12,8 @@
 // from the server's thread. Nothing here throws: a body function that throws
 // gives a 500.
 
-#ifndef LEAKWATCH_EXPORT_HTTP_REQUEST_H_
-#define LEAKWATCH_EXPORT_HTTP_REQUEST_H_
+#ifndef LEAKWATCH_HTTP_HTTP_REQUEST_H_
+#define LEAKWATCH_HTTP_HTTP_REQUEST_H_
 
 #include <functional>
 #include <optional>
@@ -22,7 +23,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace leakwatch::exporter {
+namespace leakwatch::http {
 
 struct HttpRequest {
   std::string method;
@@ -60,6 +61,6 @@ bool BasicAuthMatches(absl::string_view authorization, absl::string_view expecte
 // coding whose q is not 0).
 bool AcceptsGzip(absl::string_view accept_encoding);
 
-}  // namespace leakwatch::exporter
+}  // namespace leakwatch::http
 
-#endif  // LEAKWATCH_EXPORT_HTTP_REQUEST_H_
+#endif  // LEAKWATCH_HTTP_HTTP_REQUEST_H_

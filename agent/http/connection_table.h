@@ -1,4 +1,4 @@
-// export/connection_table.h — which connections the exporter keeps.
+// http/connection_table.h — which connections the HTTP server keeps.
 //
 // Slow, idle and half-open connections must never delay a scrape. The server
 // is event-driven, so a waiting connection costs no thread, only a descriptor
@@ -20,8 +20,8 @@
 //
 // Thread-safety: not thread-safe; the server calls it from its one thread.
 
-#ifndef LEAKWATCH_EXPORT_CONNECTION_TABLE_H_
-#define LEAKWATCH_EXPORT_CONNECTION_TABLE_H_
+#ifndef LEAKWATCH_HTTP_CONNECTION_TABLE_H_
+#define LEAKWATCH_HTTP_CONNECTION_TABLE_H_
 
 #include <cstdint>
 #include <list>
@@ -30,7 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace leakwatch::exporter {
+namespace leakwatch::http {
 
 class ConnectionTable {
  public:
@@ -80,6 +80,6 @@ class ConnectionTable {
   int closing_ = 0;
 };
 
-}  // namespace leakwatch::exporter
+}  // namespace leakwatch::http
 
-#endif  // LEAKWATCH_EXPORT_CONNECTION_TABLE_H_
+#endif  // LEAKWATCH_HTTP_CONNECTION_TABLE_H_

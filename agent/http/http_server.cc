@@ -1,4 +1,4 @@
-#include "export/http_server.h"
+#include "http/http_server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -21,11 +21,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "config/listen_address.h"
-#include "core/adopted_threads.h"
-#include "export/connection_table.h"
-#include "export/http_request.h"
+#include "http/connection_table.h"
+#include "http/http_request.h"
 
-namespace leakwatch::exporter {
+namespace leakwatch::http {
 namespace {
 
 // A client that stops reading its reply (or sending its headers) for this
@@ -76,7 +75,7 @@ int ConnectionFd(MHD_Connection* connection) {
   return info != nullptr ? info->connect_fd : -1;
 }
 
-absl::StatusOr<std::string> ReadFileFirstLine(const std::string& path, const char* key) {
+absl::StatusOr<std::string> ReadFileFirstLine(const std::string& path, const std::string& key) {
   std::ifstream in(path);
   if (!in) return absl::InvalidArgumentError(absl::StrCat(key, ": cannot read \"", path, "\""));
   std::string line;
@@ -87,7 +86,7 @@ absl::StatusOr<std::string> ReadFileFirstLine(const std::string& path, const cha
   return line;
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path, const char* key) {
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, const std::string& key) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(absl::StrCat(key, ": cannot read \"", path, "\""));
   std::stringstream ss;
@@ -95,12 +94,12 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path, const char* k
   return ss.str();
 }
 
-// `exporter.listen` as a socket address (host names resolved).
-absl::StatusOr<sockaddr_storage> ListenAddress(const std::string& listen, socklen_t* len) {
+// `listen` (the value of `key`) as a socket address (host names resolved).
+absl::StatusOr<sockaddr_storage> ListenAddress(const std::string& listen, const std::string& key,
+                                               socklen_t* len) {
   absl::StatusOr<config::ListenAddress> address = config::ParseListenAddress(listen);
   if (!address.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("exporter.listen: ", address.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(key, ": ", address.status().message()));
   }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -110,7 +109,7 @@ absl::StatusOr<sockaddr_storage> ListenAddress(const std::string& listen, sockle
   const std::string port = absl::StrCat(address->port);
   if (getaddrinfo(address->host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("exporter.listen: cannot resolve host \"", address->host, "\""));
+        absl::StrCat(key, ": cannot resolve host \"", address->host, "\""));
   }
   sockaddr_storage storage{};
   std::memcpy(&storage, res->ai_addr, res->ai_addrlen);
@@ -120,9 +119,9 @@ absl::StatusOr<sockaddr_storage> ListenAddress(const std::string& listen, sockle
 }
 
 // A listening socket on `listen`, close-on-exec and non-blocking.
-absl::StatusOr<int> Listen(const std::string& listen) {
+absl::StatusOr<int> Listen(const std::string& listen, const std::string& key) {
   socklen_t len = 0;
-  absl::StatusOr<sockaddr_storage> addr = ListenAddress(listen, &len);
+  absl::StatusOr<sockaddr_storage> addr = ListenAddress(listen, key, &len);
   if (!addr.ok()) return addr.status();
   const int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   const int one = 1;
@@ -131,7 +130,7 @@ absl::StatusOr<int> Listen(const std::string& listen) {
     const int error = errno;
     if (fd >= 0) close(fd);
     return absl::UnavailableError(
-        absl::StrCat("exporter.listen: cannot serve on ", listen, ": ", std::strerror(error)));
+        absl::StrCat(key, ": cannot serve on ", listen, ": ", std::strerror(error)));
   }
   return fd;
 }
@@ -158,6 +157,7 @@ struct HttpServer::Impl {
   int listen_fd = -1;    // owned by the daemon once it started
   int wake_fd = -1;      // eventfd: Stop
   uint64_t accepts = 0;  // connections offered to OnAccept (server thread only)
+  std::function<void()> on_thread_start;
   std::thread thread;
 
   ~Impl() {
@@ -177,7 +177,7 @@ struct HttpServer::Impl {
   }
 
   void Loop() {
-    core::MarkAgentThread();  // never adopted by hooks loaded later
+    if (on_thread_start) on_thread_start();
     const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
     const int epoll_fd = info != nullptr ? info->epoll_fd : -1;
     std::vector<int> expired;
@@ -308,35 +308,38 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)
 
 HttpServer::~HttpServer() = default;
 
-absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Exporter& config,
-                                                              Handlers handlers) {
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
+                                                              Routes routes) {
   const ConnectionTable::Limits limits = Limits();
   auto impl = std::make_unique<Impl>(limits);
-  impl->routes.metrics_path = config.path;
-  impl->routes.debug_endpoint = config.debug_endpoint;
-  impl->routes.metrics = std::move(handlers.metrics);
-  impl->routes.dump = std::move(handlers.dump);
-  if (!config.basic_auth.username.empty()) {
-    absl::StatusOr<std::string> password =
-        ReadFileFirstLine(config.basic_auth.password_file, "exporter.basic_auth.password_file");
+  impl->routes = std::move(routes);
+  impl->routes.expected_auth.clear();
+  impl->on_thread_start = options.on_thread_start;
+  const std::string& prefix = options.key_prefix;
+  if (!options.basic_auth_username.empty()) {
+    absl::StatusOr<std::string> password = ReadFileFirstLine(
+        options.basic_auth_password_file, absl::StrCat(prefix, "basic_auth.password_file"));
     if (!password.ok()) return password.status();
-    impl->routes.expected_auth = absl::StrCat(config.basic_auth.username, ":", *password);
+    impl->routes.expected_auth = absl::StrCat(options.basic_auth_username, ":", *password);
   }
-  const bool tls = !config.tls.cert_file.empty();
+  const bool tls = !options.tls_cert_file.empty();
   if (tls) {
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-      return absl::UnavailableError("exporter.tls: this libmicrohttpd has no TLS support");
+      return absl::UnavailableError(
+          absl::StrCat(prefix, "tls: this libmicrohttpd has no TLS support"));
     }
-    absl::StatusOr<std::string> key = ReadWholeFile(config.tls.key_file, "exporter.tls.key_file");
+    absl::StatusOr<std::string> key =
+        ReadWholeFile(options.tls_key_file, absl::StrCat(prefix, "tls.key_file"));
     if (!key.ok()) return key.status();
     absl::StatusOr<std::string> cert =
-        ReadWholeFile(config.tls.cert_file, "exporter.tls.cert_file");
+        ReadWholeFile(options.tls_cert_file, absl::StrCat(prefix, "tls.cert_file"));
     if (!cert.ok()) return cert.status();
     impl->tls_key = *std::move(key);
     impl->tls_cert = *std::move(cert);
   }
 
-  absl::StatusOr<int> listen_fd = Listen(config.listen);
+  const std::string listen_key = absl::StrCat(prefix, "listen");
+  absl::StatusOr<int> listen_fd = Listen(options.listen, listen_key);
   if (!listen_fd.ok()) return listen_fd.status();
   const int port = BoundPort(*listen_fd);
   impl->listen_fd = *listen_fd;
@@ -344,7 +347,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
   if (impl->wake_fd < 0) {
     close(*listen_fd);
     return absl::UnavailableError(
-        absl::StrCat("exporter: cannot create an eventfd: ", std::strerror(errno)));
+        absl::StrCat(options.name, ": cannot create an eventfd: ", std::strerror(errno)));
   }
 
   // Polled by the server's own thread (no MHD_USE_INTERNAL_POLLING_THREAD):
@@ -352,7 +355,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
   // between its passes.
   unsigned flags = MHD_USE_EPOLL;
   if (tls) flags |= MHD_USE_TLS;
-  MHD_OptionItem options[] = {
+  MHD_OptionItem mhd_options[] = {
       {MHD_OPTION_LISTEN_SOCKET, *listen_fd, nullptr},
       {MHD_OPTION_EXTERNAL_LOGGER, 0, reinterpret_cast<void*>(&SilenceLog)},
       // Above the table's cap: connections being closed still count here.
@@ -368,20 +371,22 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Config::Expo
       {MHD_OPTION_END, 0, nullptr},
   };
   impl->daemon = MHD_start_daemon(flags, 0, &Impl::OnAccept, impl.get(), &Impl::OnRequest,
-                                  impl.get(), MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+                                  impl.get(), MHD_OPTION_ARRAY, mhd_options, MHD_OPTION_END);
   if (impl->daemon == nullptr) {
     close(*listen_fd);
     return absl::UnavailableError(
-        tls ? "exporter.tls: the key or certificate was refused (PEM files of a matching pair?)"
-            : absl::StrCat("exporter.listen: cannot serve on ", config.listen));
+        tls ? absl::StrCat(
+                  prefix, "tls: the key or certificate was refused (PEM files of a matching pair?)")
+            : absl::StrCat(listen_key, ": cannot serve on ", options.listen));
   }
   try {
     Impl* raw = impl.get();
     impl->thread = std::thread([raw] { raw->Loop(); });
   } catch (const std::system_error& e) {
-    return absl::UnavailableError(absl::StrCat("exporter: cannot start its thread: ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat(options.name, ": cannot start its thread: ", e.what()));
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
 }
 
-}  // namespace leakwatch::exporter
+}  // namespace leakwatch::http

@@ -1,10 +1,10 @@
-#include "export/gzip.h"
+#include "http/gzip.h"
 
 #include <zlib.h>
 
 #include <new>
 
-namespace leakwatch::exporter {
+namespace leakwatch::http {
 
 std::optional<std::string> Gzip(std::string_view text) {
   if (text.size() > (1u << 30)) return std::nullopt;  // beyond zlib's 32-bit counters
@@ -33,4 +33,4 @@ std::optional<std::string> Gzip(std::string_view text) {
   return out;
 }
 
-}  // namespace leakwatch::exporter
+}  // namespace leakwatch::http
