@@ -31,10 +31,14 @@ def tool(*names):
 
 
 def install_db(datadir):
-    subprocess.run([tool("mariadb-install-db", "mysql_install_db"), "--no-defaults",
-                    "--datadir=" + datadir, "--user=root", "--skip-test-db",
-                    "--auth-root-authentication-method=normal"],
-                   check=True, capture_output=True, timeout=HANG)
+    done = subprocess.run([tool("mariadb-install-db", "mysql_install_db"), "--no-defaults",
+                           "--datadir=" + datadir, "--user=root", "--skip-test-db",
+                           "--auth-root-authentication-method=normal"],
+                          capture_output=True, timeout=HANG)
+    if done.returncode != 0:
+        raise AssertionError("mariadb-install-db exited %d (leakwatch not loaded yet):\n%s%s" % (
+            done.returncode, done.stdout.decode(errors="replace")[-3000:],
+            done.stderr.decode(errors="replace")[-3000:]))
 
 
 def start(datadir, env):
