@@ -20,7 +20,7 @@ DEBS := build-essential cmake pkg-config git ca-certificates python3 python3-yam
         libabsl-dev prometheus-cpp-dev libcivetweb-dev libmicrohttpd-dev zlib1g-dev libyaml-cpp-dev \
         libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
         libcpp-httplib-dev libssl-dev openssl nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev \
-        prometheus prometheus-alertmanager curl procps mariadb-server \
+        prometheus prometheus-alertmanager curl procps mariadb-server memcached \
         xz-utils zstd pigz coreutils lld clang libclang-rt-14-dev \
         golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev python3-jsonschema
 

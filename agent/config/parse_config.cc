@@ -70,6 +70,9 @@ const Key kKeys[] = {
     {"sites.histogram_buckets", [](Config& c) -> Field { return &c.sites.histogram_buckets; }},
     {"sites.skip_modules", [](Config& c) -> Field { return &c.sites.skip_modules; }},
     {"sites.skip_functions", [](Config& c) -> Field { return &c.sites.skip_functions; }},
+    {"sites.idle_sites", [](Config& c) -> Field { return &c.sites.idle_sites; }},
+    {"sites.idle_threads", [](Config& c) -> Field { return &c.sites.idle_threads; }},
+    {"sites.drop_after", [](Config& c) -> Field { return &c.sites.drop_after; }},
     {"intercept.enabled", [](Config& c) -> Field { return &c.intercept.enabled; }},
     {"intercept.mutex", [](Config& c) -> Field { return &c.intercept.mutex; }},
     {"intercept.rwlock", [](Config& c) -> Field { return &c.intercept.rwlock; }},
@@ -234,6 +237,13 @@ class DocumentReader {
                     std::vector<double>* out);
   absl::Status Read(const YAML::Node& node, const std::string& path, Position where,
                     std::vector<std::string>* out);
+  // Reads the sequence `node` into `out`, each element at its own path
+  // ("path[i]") and position through `read_element`; `not_a_list` says what
+  // the key takes ("a list of numbers"), `hint` follows it in the error.
+  template <class T, class ReadElement>
+  absl::Status ReadList(const YAML::Node& node, const std::string& path, Position where,
+                        absl::string_view not_a_list, absl::string_view hint, std::vector<T>* out,
+                        ReadElement read_element);
 
   Config& config_;
   std::map<std::string, Position> positions_;
@@ -364,24 +374,28 @@ absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& pat
   return absl::OkStatus();
 }
 
-absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& path, Position where,
-                                  std::vector<double>* out) {
+template <class T, class ReadElement>
+absl::Status DocumentReader::ReadList(const YAML::Node& node, const std::string& path,
+                                      Position where, absl::string_view not_a_list,
+                                      absl::string_view hint, std::vector<T>* out,
+                                      ReadElement read_element) {
   if (!node.IsSequence()) {
-    return ErrorAt(path, where, absl::StrCat("expected a list of numbers, got ", Describe(node)));
+    return ErrorAt(path, where,
+                   absl::StrCat("expected ", not_a_list, ", got ", Describe(node), hint));
   }
-  std::vector<double> values;
+  std::vector<T> values;
   size_t index = 0;
   for (const auto& entry : node) {
     const YAML::Node element = entry;
     const std::string element_path = absl::StrCat(path, "[", index, "]");
     const Position element_position = PositionOf(element.Mark());
     positions_[element_path] = element_position.line > 0 ? element_position : where;
-    double value = 0;
-    if (absl::Status status = Read(element, element_path, positions_[element_path], &value);
+    T value{};
+    if (absl::Status status = read_element(element, element_path, positions_[element_path], &value);
         !status.ok()) {
       return status;
     }
-    values.push_back(value);
+    values.push_back(std::move(value));
     ++index;
   }
   *out = std::move(values);
@@ -389,28 +403,26 @@ absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& pat
 }
 
 absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& path, Position where,
+                                  std::vector<double>* out) {
+  return ReadList(
+      node, path, where, "a list of numbers", "", out,
+      [this](const YAML::Node& element, const std::string& element_path, Position element_where,
+             double* value) { return Read(element, element_path, element_where, value); });
+}
+
+absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& path, Position where,
                                   std::vector<std::string>* out) {
-  if (!node.IsSequence()) {
-    return ErrorAt(path, where,
-                   absl::StrCat("expected a list of glob patterns, got ", Describe(node),
-                                " (write [] for none)"));
-  }
-  std::vector<std::string> values;
-  size_t index = 0;
-  for (const auto& entry : node) {
-    const YAML::Node element = entry;
-    const std::string element_path = absl::StrCat(path, "[", index, "]");
-    const Position element_position = PositionOf(element.Mark());
-    positions_[element_path] = element_position.line > 0 ? element_position : where;
-    if (!element.IsScalar()) {
-      return ErrorAt(element_path, positions_[element_path],
-                     absl::StrCat("expected a glob pattern, got ", Describe(element)));
-    }
-    values.push_back(element.Scalar());
-    ++index;
-  }
-  *out = std::move(values);
-  return absl::OkStatus();
+  return ReadList(node, path, where, "a list of glob patterns", " (write [] for none)", out,
+                  [](const YAML::Node& element, const std::string& element_path,
+                     Position element_where, std::string* value) -> absl::Status {
+                    if (!element.IsScalar()) {
+                      return ErrorAt(
+                          element_path, element_where,
+                          absl::StrCat("expected a glob pattern, got ", Describe(element)));
+                    }
+                    *value = element.Scalar();
+                    return absl::OkStatus();
+                  });
 }
 
 // Names the key of a broken rule with the line:column the document wrote it at.

@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "detector_params.h"
@@ -122,10 +123,32 @@ Issue CheckSites(const Config::Sites& sites) {
   }
   if (Issue issue = CheckGlobPatterns("sites.skip_modules", sites.skip_modules)) return issue;
   if (Issue issue = CheckGlobPatterns("sites.skip_functions", sites.skip_functions)) return issue;
+  if (Issue issue = CheckGlobPatterns("sites.idle_sites", sites.idle_sites)) return issue;
+  if (Issue issue = CheckGlobPatterns("sites.idle_threads", sites.idle_threads)) return issue;
   return std::nullopt;
 }
 
-// A glob pattern of sites.skip_*: what fnmatch(3) would read differently
+// sites.drop_after: 0 (keep every site), or from one sampler interval (a site
+// must be seen idle at least once) to 30 days.
+Issue CheckDropAfter(const Config& config) {
+  const absl::Duration drop_after = config.sites.drop_after;
+  if (drop_after == absl::ZeroDuration()) return std::nullopt;
+  if (drop_after < absl::ZeroDuration() || drop_after > kMaxWindow) {
+    return Problem("sites.drop_after",
+                   absl::StrCat("must be 0s (keep every site) or more than 0s and at most ",
+                                DurationText(kMaxWindow), ", got ", DurationText(drop_after)));
+  }
+  if (drop_after < config.sampler.interval) {
+    return Problem(
+        "sites.drop_after",
+        absl::StrCat("must be 0s (keep every site) or at least sampler.interval (",
+                     DurationText(config.sampler.interval), "), got ", DurationText(drop_after)),
+        "sampler.interval");
+  }
+  return std::nullopt;
+}
+
+// A glob pattern of sites.skip_* or sites.idle_*: what fnmatch(3) would read differently
 // from what the user meant, or a pattern that skips every frame.
 Issue CheckGlobPattern(const std::string& key, const std::string& pattern) {
   if (pattern.empty()) return Problem(key, "must not be empty");
@@ -134,6 +157,11 @@ Issue CheckGlobPattern(const std::string& key, const std::string& pattern) {
                                      pattern.size()));
   }
   if (pattern.find_first_not_of('*') == std::string::npos) {
+    if (absl::StartsWith(key, "sites.idle_")) {
+      return Problem(key, absl::StrCat(Quote(pattern),
+                                       " would make every wait idle and nothing stuck; name the "
+                                       "service thread or its site"));
+    }
     return Problem(key, absl::StrCat(Quote(pattern), " would skip every frame; name the wrapper"));
   }
   for (size_t i = 0; i < pattern.size(); ++i) {
@@ -218,6 +246,7 @@ std::optional<ConfigIssue> FindConfigIssue(const Config& config) {
   if (Issue issue = CheckExporter(config.exporter)) return issue;
   if (Issue issue = CheckTimes(config)) return issue;
   if (Issue issue = CheckSites(config.sites)) return issue;
+  if (Issue issue = CheckDropAfter(config)) return issue;
   if (Issue issue = CheckDetector(config)) return issue;
   return CheckIntrospection(config);
 }

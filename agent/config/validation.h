@@ -1,5 +1,12 @@
 // Range and cross-field rules of a Config.
 //
+// agent/config owns the agent's configuration: parsing YAML into the public
+// leakwatch/config.h Config (parse_config.cc), its validation with key paths and
+// line:column, durations and listen addresses, and the mapping of the detector.*
+// keys onto trend::Params (config/detector_params.h). It may include the
+// standard library, abseil, yaml-cpp, the public leakwatch/ headers, trend/ and
+// config/; nothing above it (export, rpc, judge, tools).
+//
 // FindConfigIssue() holds every rule in one place. ValidateConfig() (for
 // configs built in code) reports the issue by key; ParseConfig() adds the
 // line:column where the document wrote the key.

@@ -28,6 +28,7 @@ struct SiteAccumulator {
   int64_t blocked = 0;
   int64_t deadlocked = 0;
   int64_t stuck = 0;
+  int64_t idle = 0;
   int64_t oldest_wait_ns = 0;
   HistogramTotals durations;
   bool has_durations = false;
@@ -138,12 +139,41 @@ class SnapshotReader {
     k.oldest_age_ns = std::max(k.oldest_age_ns, age);
   }
 
-  // One task blocked at `site` for wait_ns.
-  void AccountWait(uint32_t site, int64_t wait_ns) {
+  // One task blocked at `site` for wait_ns; `idle` when the wait is an
+  // expected idle one longer than stuck_after (IsIdleWait).
+  void AccountWait(uint32_t site, int64_t wait_ns, bool idle) {
     SiteAccumulator& s = sites_[site];
     ++s.blocked;
-    if (wait_ns > options_.stuck_after_ns) ++s.stuck;
+    if (idle) {
+      ++s.idle;
+    } else if (wait_ns > options_.stuck_after_ns) {
+      ++s.stuck;
+    }
     s.oldest_wait_ns = std::max(s.oldest_wait_ns, wait_ns);
+  }
+
+  // True if a wait of wait_ns at `site` is longer than stuck_after and an
+  // expected idle wait, by its site or by the name of the thread of `rec`
+  // (null for a coroutine). Shorter waits are never asked about, so thread
+  // names are only read for the few long ones.
+  bool IsIdleWait(uint32_t site, int64_t wait_ns, const ThreadRecord* rec) const {
+    const IdleWaitRules* rules = options_.idle_rules.get();
+    if (rules == nullptr || wait_ns <= options_.stuck_after_ns) return false;
+    if (rules->SiteIsIdle(site)) return true;
+    if (rec == nullptr || !rules->HasThreadPatterns()) return false;
+    char name[kThreadNameBytes];
+    if (LoadThreadName(*rec, name)) return rules->ThreadIsIdle(name);
+    // Named before the hooks loaded, or never named: read /proc once and keep
+    // the name in the record (the registry lock is held, as for
+    // StoreThreadNameOfTid), so the next snapshots find it there. A rename
+    // racing with this copy could be overwritten by the older name; the check
+    // of the counter makes that window a few instructions wide.
+    const std::string proc_name = ThreadName(rec->tid);
+    auto& record = const_cast<ThreadRecord&>(*rec);
+    if (!proc_name.empty() && record.name_seq.load(std::memory_order_acquire) == 0) {
+      StoreThreadName(record, proc_name.c_str());
+    }
+    return rules->ThreadIsIdle(proc_name);
   }
 
   PendingTask& AddTask(uint64_t id, int32_t tid, uint16_t kind, int64_t start_ns) {
@@ -160,7 +190,7 @@ class SnapshotReader {
   // Marks the record's innermost task (id innermost_id) blocked at the
   // record's wait, with the wait's stack.
   void MarkBlockedTask(const ThreadRecord& rec, const BlockState& block, uint64_t innermost_id,
-                       bool lock_waiter);
+                       bool lock_waiter, bool idle);
 
   const ReadOptions& options_;
   const int64_t now_;
@@ -236,8 +266,11 @@ void SnapshotReader::ReadRecord(const ThreadRecord& rec) {
   const BlockState block = ReadBlockState(rec);
   // A site interned after site_limit_ was read is counted next time.
   bool lock_waiter = false;
+  bool idle = false;
   if (block.blocked && block.site < site_limit_) {
-    AccountWait(block.site, now_ - block.start_ns);
+    const int64_t wait_ns = now_ - block.start_ns;
+    idle = IsIdleWait(block.site, wait_ns, &rec);
+    AccountWait(block.site, wait_ns, idle);
     if (block.owner_word != nullptr) {
       lock_waiters_.push_back({rec.tid, block.start_ns, block.owner_word, block.site, false});
       lock_waiter_records_.push_back(&rec);
@@ -250,7 +283,7 @@ void SnapshotReader::ReadRecord(const ThreadRecord& rec) {
     if (char name[kThreadNameBytes]; options_.include_thread_names && LoadThreadName(rec, name)) {
       thread_names_.emplace(rec.tid, name);
     }
-    if (block.blocked) MarkBlockedTask(rec, block, innermost_id, lock_waiter);
+    if (block.blocked) MarkBlockedTask(rec, block, innermost_id, lock_waiter, idle);
   }
   const uint32_t generation = layout_->generation;
   const int bucket_count = layout_->num_bounds + 1;
@@ -264,11 +297,12 @@ void SnapshotReader::ReadRecord(const ThreadRecord& rec) {
 }
 
 void SnapshotReader::MarkBlockedTask(const ThreadRecord& rec, const BlockState& block,
-                                     uint64_t innermost_id, bool lock_waiter) {
+                                     uint64_t innermost_id, bool lock_waiter, bool idle) {
   for (auto it = tasks_.rbegin(); it != tasks_.rend(); ++it) {
     if (it->task.id != innermost_id) continue;
     Snapshot::Task& bt = it->task;
     bt.blocked = true;
+    bt.idle = idle;
     if (const SiteInfo* info = GetSite(block.site)) {
       bt.site = info->label;
       bt.op = info->op;
@@ -292,12 +326,16 @@ void SnapshotReader::ReadCoroutines() {
       },
       [&](const CoroutineTaskView& c) {
         AccountTask(c.kind, c.start_ns);
+        bool idle = false;
         if (c.block_start_ns != 0 && c.site < site_limit_) {
-          AccountWait(c.site, std::max<int64_t>(0, now_ - c.block_start_ns));
+          const int64_t wait_ns = std::max<int64_t>(0, now_ - c.block_start_ns);
+          idle = IsIdleWait(c.site, wait_ns, nullptr);
+          AccountWait(c.site, wait_ns, idle);
         }
         if (!options_.include_tasks) return;
         PendingTask& t = tasks_.emplace_back();
         t.task = CoroutineTask(c, now_);
+        t.task.idle = idle;
         t.start_ns = c.start_ns;
       });
 }
@@ -323,6 +361,7 @@ void SnapshotReader::EmitSites(Snapshot* snap) const {
     out.op = info->op;
     out.blocked = s.blocked;
     out.stuck = s.stuck;
+    out.idle = s.idle;
     out.deadlocked = s.deadlocked;
     out.oldest_wait_seconds = s.oldest_wait_ns / 1e9;
     out.durations.upper_bounds = bounds;

@@ -6,7 +6,9 @@
 #define LEAKWATCH_CORE_READ_SNAPSHOT_H_
 
 #include <cstdint>
+#include <memory>
 
+#include "core/idle_waits.h"
 #include "leakwatch/snapshot.h"
 
 namespace leakwatch::core {
@@ -16,6 +18,9 @@ struct ReadOptions {
   int64_t long_lived_after_ns = 600'000'000'000;
   bool include_tasks = false;         // fill Snapshot::tasks
   bool include_thread_names = false;  // read /proc for each task's thread name
+  // Waits longer than stuck_after that these rules call expected idle count
+  // as idle, not stuck (null: none is idle).
+  std::shared_ptr<const IdleWaitRules> idle_rules;
 };
 
 // Reads every record now, deadlocks included. The verdict fields (leak_suspected,

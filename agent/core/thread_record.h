@@ -1,5 +1,11 @@
 // Per-thread task records and the registry that lists them.
 //
+// agent/core, the bottom layer, owns the task model: the per-thread and
+// per-coroutine records, the site table and caches, histograms, deadlock search,
+// thread names and limits, the host's signals, and ReadSnapshot, which turns the
+// records into a Snapshot. It may include the standard library, abseil, the
+// public leakwatch/ headers and core/ alone; every other layer builds on it.
+//
 // Every thread that touches leakwatch owns one ThreadRecord, created on first
 // use and retired when the thread exits (a pthread key destructor). The owning
 // thread is the only writer of its record's fields; the sampler reads them with

@@ -13,12 +13,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/adopted_threads.h"
+#include "core/clock.h"
 #include "core/histogram.h"
 #include "core/host_signals.h"
+#include "core/idle_waits.h"
 #include "core/read_snapshot.h"
 #include "core/sites.h"
 #include "export/dump.h"
 #include "export/metrics.h"
+#include "export/site_activity.h"
 #include "export/verdicts.h"
 #include "http/http_server.h"
 #include "leakwatch/snapshot.h"
@@ -83,21 +86,24 @@ struct Agent {
   std::mutex lifecycle_mu;  // serializes Start/Stop
   std::atomic<bool> running{false};
 
-  std::mutex mu;  // guards config, stop_requested
+  std::mutex mu;  // guards config, idle_rules, stop_requested
   std::condition_variable cv;
   Config config;
+  std::shared_ptr<const core::IdleWaitRules> idle_rules;  // of config.sites
   bool stop_requested = false;
 
   std::thread sampler;
   std::unique_ptr<http::HttpServer> server;
   StopIntrospectionFn stop_introspection = nullptr;  // set while it serves
   exporter::VerdictBoard verdicts;
+  exporter::SiteActivity activity;  // drops quiet sites (sites.drop_after)
 
   core::ReadOptions Options() {
     std::lock_guard<std::mutex> lock(mu);
     core::ReadOptions o;
     o.stuck_after_ns = absl::ToInt64Nanoseconds(config.tasks.stuck_after);
     o.long_lived_after_ns = absl::ToInt64Nanoseconds(config.tasks.long_lived_after);
+    o.idle_rules = idle_rules;
     return o;
   }
 
@@ -108,7 +114,9 @@ struct Agent {
       lock.unlock();
       core::ReadOptions options = Options();
       try {
-        verdicts.Update(core::ReadSnapshot(options));
+        const Snapshot snap = core::ReadSnapshot(options);
+        activity.Observe(snap, core::MonotonicNanos());
+        verdicts.Update(snap);
       } catch (...) {
         // Out of memory: skip this tick.
       }
@@ -121,6 +129,22 @@ struct Agent {
 Agent& TheAgent() {
   static Agent* agent = new Agent;  // never destroyed: threads may outlive main
   return *agent;
+}
+
+// Starts the gRPC introspection service of libleakwatch_grpc, which must be
+// linked into the process.
+absl::Status StartIntrospection(Agent& a, const Config& config) {
+  const Introspection introspection = FindIntrospection();
+  if (introspection.start == nullptr) {
+    return absl::FailedPreconditionError(
+        "introspection.enabled is true, but the gRPC introspection service is not linked "
+        "into this process: link leakwatch::grpc (libleakwatch_grpc), or set "
+        "introspection.enabled: false");
+  }
+  absl::Status status;
+  introspection.start(&config, &status);
+  if (status.ok()) a.stop_introspection = introspection.stop;
+  return status;
 }
 
 }  // namespace
@@ -136,9 +160,12 @@ absl::Status Start(const Config& config) {
     {
       std::lock_guard<std::mutex> lock(a.mu);
       a.config = config;
+      a.idle_rules = std::make_shared<const core::IdleWaitRules>(config.sites.idle_sites,
+                                                                 config.sites.idle_threads);
       a.stop_requested = false;
     }
     a.verdicts.Configure(config.detector);
+    a.activity.Configure(config.sites.drop_after);
     if (leakwatch_intercept_configure != nullptr) leakwatch_intercept_configure(&config);
     // Drops or re-adopts the threads adopted when the hooks loaded, even if
     // those hooks were dlopen()ed after the weak reference above was resolved.
@@ -169,21 +196,10 @@ absl::Status Start(const Config& config) {
       a.server = std::move(*server);
     }
     if (config.introspection.enabled) {
-      const Introspection introspection = FindIntrospection();
-      if (introspection.start == nullptr) {
-        a.server.reset();
-        return absl::FailedPreconditionError(
-            "introspection.enabled is true, but the gRPC introspection service is not linked "
-            "into this process: link leakwatch::grpc (libleakwatch_grpc), or set "
-            "introspection.enabled: false");
-      }
-      absl::Status status;
-      introspection.start(&config, &status);
-      if (!status.ok()) {
+      if (absl::Status status = StartIntrospection(a, config); !status.ok()) {
         a.server.reset();
         return status;
       }
-      a.stop_introspection = introspection.stop;
     }
     a.sampler = std::thread([&a] {
       core::MarkAgentThread();  // never adopted by hooks loaded later
@@ -237,6 +253,7 @@ Snapshot TakeSnapshotWith(bool include_tasks, bool include_thread_names) {
   options.include_thread_names = include_thread_names;
   Snapshot snap = core::ReadSnapshot(options);
   a.verdicts.Attach(snap);
+  a.activity.Prune(snap, core::MonotonicNanos());
   return snap;
 }
 

@@ -37,8 +37,9 @@ std::string GroupedBySite(const Snapshot& snap) {
   });
   for (const Snapshot::Site* s : sites) {
     absl::StrAppend(&out, s->blocked, " blocked @ ", s->site, " [", OpName(s->op), "]");
-    absl::StrAppend(&out, "  stuck ", s->stuck, ", oldest wait ",
-                    HumanDuration(s->oldest_wait_seconds));
+    absl::StrAppend(&out, "  stuck ", s->stuck);
+    if (s->idle > 0) absl::StrAppend(&out, ", idle ", s->idle, " (expected idle wait)");
+    absl::StrAppend(&out, ", oldest wait ", HumanDuration(s->oldest_wait_seconds));
     if (s->deadlocked > 0) absl::StrAppend(&out, ", DEADLOCKED ", s->deadlocked);
     if (s->leak_suspected) {
       absl::StrAppend(&out, ", LEAK SUSPECTED (+", absl::StrFormat("%.1f", s->leak_growth_per_hour),
@@ -68,6 +69,7 @@ std::string EveryTask(const Snapshot& snap) {
     if (t.blocked) {
       absl::StrAppend(&out, OpName(t.op), ", ", HumanDuration(t.wait_seconds));
       if (t.deadlocked) absl::StrAppend(&out, ", deadlocked");
+      if (t.idle) absl::StrAppend(&out, ", idle");
     } else {
       absl::StrAppend(&out, "running");
     }

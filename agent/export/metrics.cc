@@ -81,6 +81,10 @@ void AppendSiteFamilies(const Snapshot& snap, std::vector<MetricFamily>* out) {
   auto stuck =
       Family("leakwatch_stuck_tasks",
              "Tasks blocked at the site for longer than tasks.stuck_after.", MetricType::Gauge);
+  auto idle = Family("leakwatch_idle_tasks",
+                     "Tasks blocked at the site for longer than tasks.stuck_after at an expected "
+                     "idle wait (sites.idle_sites, sites.idle_threads); not counted as stuck.",
+                     MetricType::Gauge);
   auto oldest_wait = Family("leakwatch_blocked_oldest_age_seconds",
                             "Longest current wait at the site.", MetricType::Gauge);
   auto durations =
@@ -98,15 +102,18 @@ void AppendSiteFamilies(const Snapshot& snap, std::vector<MetricFamily>* out) {
     const auto labels = SiteLabels(s);
     blocked.metric.push_back(Gauge(s.blocked, labels));
     stuck.metric.push_back(Gauge(s.stuck, labels));
+    // Only where idle waits are: a series for every site would add to every
+    // site's cardinality for a figure that is 0 at almost all of them.
+    if (s.idle > 0) idle.metric.push_back(Gauge(s.idle, labels));
     oldest_wait.metric.push_back(Gauge(s.oldest_wait_seconds, labels));
     deadlocked.metric.push_back(Gauge(s.deadlocked, labels));
     site_suspected.metric.push_back(Gauge(s.leak_suspected ? 1 : 0, labels));
     site_growth.metric.push_back(Gauge(s.leak_growth_per_hour, labels));
     durations.metric.push_back(DurationHistogram(s, labels));
   }
-  prom::AppendNonEmpty(
-      {&blocked, &stuck, &oldest_wait, &durations, &deadlocked, &site_suspected, &site_growth},
-      out);
+  prom::AppendNonEmpty({&blocked, &stuck, &idle, &oldest_wait, &durations, &deadlocked,
+                        &site_suspected, &site_growth},
+                       out);
 }
 
 // The process-wide families: OS threads and their limit, the site table,

@@ -28,91 +28,84 @@
 namespace leakwatch::intercept::internal {
 namespace {
 
-using MutexFn = int (*)(pthread_mutex_t*);
-using MutexTimedFn = int (*)(pthread_mutex_t*, const struct timespec*);
-using MutexClockFn = int (*)(pthread_mutex_t*, clockid_t, const struct timespec*);
-using RwFn = int (*)(pthread_rwlock_t*);
-using RwTimedFn = int (*)(pthread_rwlock_t*, const struct timespec*);
-using RwClockFn = int (*)(pthread_rwlock_t*, clockid_t, const struct timespec*);
-using CondWaitFn = int (*)(pthread_cond_t*, pthread_mutex_t*);
-using CondTimedFn = int (*)(pthread_cond_t*, pthread_mutex_t*, const struct timespec*);
-using CondClockFn = int (*)(pthread_cond_t*, pthread_mutex_t*, clockid_t, const struct timespec*);
-using JoinFn = int (*)(pthread_t, void**);
-using JoinTimedFn = int (*)(pthread_t, void**, const struct timespec*);
-using JoinClockFn = int (*)(pthread_t, void**, clockid_t, const struct timespec*);
-using SemFn = int (*)(sem_t*);
-using SemTimedFn = int (*)(sem_t*, const struct timespec*);
-using SemClockFn = int (*)(sem_t*, clockid_t, const struct timespec*);
-using CreateFn = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+// Every interposed wait but pthread_mutex_lock (below): the family it belongs to
+// (its switch, its Op, how it is tried without waiting), its symbol version
+// (`pthread_cond_*` are pinned to GLIBC_2.3.2, the versions libstdc++ calls, not
+// the old compat ones), `noexcept` where glibc declares it so, and its
+// parameters. Each entry defines the hook and the lookup of the real function
+// (real_<name>): a new primitive is one entry here, plus a family below if it
+// is a new kind of wait.
+#define LW_WAIT_HOOKS(X)                                                                     \
+  X(pthread_mutex_timedlock, nullptr, MutexWait, noexcept,                                   \
+    (pthread_mutex_t * m, const timespec* t), (m, t))                                        \
+  X(pthread_mutex_clocklock, nullptr, MutexWait, noexcept,                                   \
+    (pthread_mutex_t * m, clockid_t c, const timespec* t), (m, c, t))                        \
+  X(pthread_rwlock_rdlock, nullptr, ReadWait, noexcept, (pthread_rwlock_t * l), (l))         \
+  X(pthread_rwlock_timedrdlock, nullptr, ReadWait, noexcept,                                 \
+    (pthread_rwlock_t * l, const timespec* t), (l, t))                                       \
+  X(pthread_rwlock_clockrdlock, nullptr, ReadWait, noexcept,                                 \
+    (pthread_rwlock_t * l, clockid_t c, const timespec* t), (l, c, t))                       \
+  X(pthread_rwlock_wrlock, nullptr, WriteWait, noexcept, (pthread_rwlock_t * l), (l))        \
+  X(pthread_rwlock_timedwrlock, nullptr, WriteWait, noexcept,                                \
+    (pthread_rwlock_t * l, const timespec* t), (l, t))                                       \
+  X(pthread_rwlock_clockwrlock, nullptr, WriteWait, noexcept,                                \
+    (pthread_rwlock_t * l, clockid_t c, const timespec* t), (l, c, t))                       \
+  X(pthread_cond_wait, "GLIBC_2.3.2", CondWait, , (pthread_cond_t * c, pthread_mutex_t * m), \
+    (c, m))                                                                                  \
+  X(pthread_cond_timedwait, "GLIBC_2.3.2", CondWait, ,                                       \
+    (pthread_cond_t * c, pthread_mutex_t * m, const timespec* t), (c, m, t))                 \
+  X(pthread_cond_clockwait, nullptr, CondWait, ,                                             \
+    (pthread_cond_t * c, pthread_mutex_t * m, clockid_t k, const timespec* t), (c, m, k, t)) \
+  X(pthread_join, nullptr, JoinWait, , (pthread_t t, void** r), (t, r))                      \
+  X(pthread_timedjoin_np, nullptr, JoinWait, , (pthread_t t, void** r, const timespec* a),   \
+    (t, r, a))                                                                               \
+  X(pthread_clockjoin_np, nullptr, JoinWait, ,                                               \
+    (pthread_t t, void** r, clockid_t c, const timespec* a), (t, r, c, a))                   \
+  X(sem_wait, nullptr, SemWait, , (sem_t * s), (s))                                          \
+  X(sem_timedwait, nullptr, SemWait, , (sem_t * s, const timespec* t), (s, t))               \
+  X(sem_clockwait, nullptr, SemWait, , (sem_t * s, clockid_t c, const timespec* t), (s, c, t))
 
-Real<MutexFn> real_mutex_lock{"pthread_mutex_lock", nullptr};
-Real<MutexTimedFn> real_mutex_timedlock{"pthread_mutex_timedlock", nullptr};
-Real<MutexClockFn> real_mutex_clocklock{"pthread_mutex_clocklock", nullptr};
-Real<RwFn> real_rdlock{"pthread_rwlock_rdlock", nullptr};
-Real<RwFn> real_wrlock{"pthread_rwlock_wrlock", nullptr};
-Real<RwTimedFn> real_timedrdlock{"pthread_rwlock_timedrdlock", nullptr};
-Real<RwTimedFn> real_timedwrlock{"pthread_rwlock_timedwrlock", nullptr};
-Real<RwClockFn> real_clockrdlock{"pthread_rwlock_clockrdlock", nullptr};
-Real<RwClockFn> real_clockwrlock{"pthread_rwlock_clockwrlock", nullptr};
-Real<CondWaitFn> real_cond_wait{"pthread_cond_wait", "GLIBC_2.3.2"};
-Real<CondTimedFn> real_cond_timedwait{"pthread_cond_timedwait", "GLIBC_2.3.2"};
-Real<CondClockFn> real_cond_clockwait{"pthread_cond_clockwait", nullptr};
-Real<JoinFn> real_join{"pthread_join", nullptr};
-Real<JoinTimedFn> real_timedjoin{"pthread_timedjoin_np", nullptr};
-Real<JoinClockFn> real_clockjoin{"pthread_clockjoin_np", nullptr};
-Real<SemFn> real_sem_wait{"sem_wait", nullptr};
-Real<SemTimedFn> real_sem_timedwait{"sem_timedwait", nullptr};
-Real<SemClockFn> real_sem_clockwait{"sem_clockwait", nullptr};
-Real<CreateFn> real_create{"pthread_create", nullptr};
+#define LW_DEFINE_REAL(name, version, family, nothrow, params, args) \
+  Real<int(*) params nothrow> real_##name{#name, version};
+LW_WAIT_HOOKS(LW_DEFINE_REAL)
+#undef LW_DEFINE_REAL
+Real<int (*)(pthread_mutex_t*) noexcept> real_pthread_mutex_lock{"pthread_mutex_lock", nullptr};
+Real<int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*) noexcept>
+    real_pthread_create{"pthread_create", nullptr};
 
 __attribute__((constructor(101))) void ResolveAll() {
-  real_mutex_lock.Get();
-  real_mutex_timedlock.Get();
-  real_mutex_clocklock.Get();
-  real_rdlock.Get();
-  real_wrlock.Get();
-  real_timedrdlock.Get();
-  real_timedwrlock.Get();
-  real_clockrdlock.Get();
-  real_clockwrlock.Get();
-  real_cond_wait.Get();
-  real_cond_timedwait.Get();
-  real_cond_clockwait.Get();
-  real_join.Get();
-  real_timedjoin.Get();
-  real_clockjoin.Get();
-  real_sem_wait.Get();
-  real_sem_timedwait.Get();
-  real_sem_clockwait.Get();
-  real_create.Get();
+#define LW_RESOLVE_REAL(name, version, family, nothrow, params, args) real_##name.Get();
+  LW_WAIT_HOOKS(LW_RESOLVE_REAL)
+#undef LW_RESOLVE_REAL
+  real_pthread_mutex_lock.Get();
+  real_pthread_create.Get();
 }
 
 // The real pthread_mutex_lock, or (while dlsym itself is being resolved and
 // locks) an equivalent built on trylock.
 int RealMutexLock(pthread_mutex_t* m) noexcept {
-  if (MutexFn f = real_mutex_lock.Get()) return f(m);
+  if (auto* f = real_pthread_mutex_lock.Get()) return f(m);
   int r;
   while ((r = pthread_mutex_trylock(m)) == EBUSY) sched_yield();
   return r;
 }
 
-// Runs `call` as a recorded wait of `op` when `family` is on. `owner` is the
-// lock's owner-tid word for untimed exclusive waits (deadlock detection), else
-// nullptr.
-// Until the recording half is loaded (capture.h), the call is made unrecorded.
-#define LW_RECORDED_OWNED(family, op, resource, owner, call)                                    \
-  do {                                                                                          \
-    const SlowPath* const slow = LoadedSlowPath();                                              \
-    if (slow == nullptr) return call;                                                           \
-    leakwatch::core::ThreadRecord* const rec = slow->enter_recording(g_switches.family);        \
-    if (rec == nullptr) return call;                                                            \
-    const Wait w = slow->begin_wait(rec, op, reinterpret_cast<uintptr_t>(ra), resource, owner); \
-    const int saved_errno_result = call;                                                        \
-    slow->end_wait(w);                                                                          \
-    return saved_errno_result;                                                                  \
-  } while (0)
-#define LW_RECORDED(family, op, resource, call) \
-  LW_RECORDED_OWNED(family, op, resource, nullptr, call)
+// Runs `call` as a recorded wait of `op` when the switch `family` is on.
+// `owner` is the lock's owner-tid word for untimed exclusive waits (deadlock
+// detection), else nullptr. Until the recording half is loaded (capture.h),
+// the call is made unrecorded.
+template <class Call>
+inline int Recorded(std::atomic<bool> Switches::*family, Op op, const void* resource,
+                    const int32_t* owner, void* ra, Call call) noexcept {
+  const SlowPath* const slow = LoadedSlowPath();
+  if (slow == nullptr) return call();
+  core::ThreadRecord* const rec = slow->enter_recording(g_switches.*family);
+  if (rec == nullptr) return call();
+  const Wait w = slow->begin_wait(rec, op, reinterpret_cast<uintptr_t>(ra), resource, owner);
+  const int result = call();
+  slow->end_wait(w);
+  return result;
+}
 
 // The owner tid glibc records in a mutex, cached per thread (gettid() is a
 // syscall). A fork child's thread has a new tid: the fork handler forgets it.
@@ -187,7 +180,81 @@ inline int TryLock(pthread_mutex_t* m) noexcept {
 
 __attribute__((noinline)) int SlowMutexLock(pthread_mutex_t* m, void* ra) noexcept {
   // glibc keeps the owner's tid in __data.__owner (research B, addendum).
-  LW_RECORDED_OWNED(mutex, Op::kMutex, m, &m->__data.__owner, RealMutexLock(m));
+  return Recorded(&Switches::mutex, Op::kMutex, m, &m->__data.__owner, ra,
+                  [m] { return RealMutexLock(m); });
+}
+
+// The families of waits. Each names its switch and Op, and Try: the operation
+// attempted without waiting first, whose result is the call's result unless it
+// is kMustWait; Resource: what a wait is recorded on; Owner: the owner-tid word
+// an untimed exclusive wait records (a timed wait ends by itself), else nullptr.
+inline constexpr int kMustWait = -1;
+
+// What most families share: a wait is recorded on the object waited on, with
+// no owner.
+struct WaitFamily {
+  template <class Object>
+  static const void* Resource(Object* object) noexcept {
+    return object;
+  }
+  template <class... Args>
+  static const int32_t* Owner(Args...) noexcept {
+    return nullptr;
+  }
+};
+
+// A family as data: its switch, its Op and its Try, a captureless lambda
+// that gets the hook's arguments.
+template <std::atomic<bool> Switches::*kOn, Op kOpOfFamily, auto kTry>
+struct Family : WaitFamily {
+  static constexpr auto kSwitch = kOn;
+  static constexpr Op kOp = kOpOfFamily;
+  template <class... Args>
+  static int Try(Args... args) noexcept {
+    return kTry(args...);
+  }
+};
+
+// (The untimed pthread_mutex_lock is the fast path below.) A trylock result
+// other than EBUSY is the lock's result too: 0, a recursive mutex's count, a
+// robust mutex's EOWNERDEAD (acquired) or ENOTRECOVERABLE.
+using MutexWait = Family<&Switches::mutex, Op::kMutex, [](pthread_mutex_t* m, auto...) noexcept {
+  const int r = TryLock(m);
+  return r == EBUSY ? kMustWait : r;
+}>;
+using ReadWait = Family<&Switches::rwlock, Op::kRwlock, [](pthread_rwlock_t* l, auto...) noexcept {
+  return pthread_rwlock_tryrdlock(l) == 0 ? 0 : kMustWait;
+}>;
+struct WriteWait
+    : Family<&Switches::rwlock, Op::kRwlock, [](pthread_rwlock_t* l, auto...) noexcept {
+      return pthread_rwlock_trywrlock(l) == 0 ? 0 : kMustWait;
+    }> {
+  // An untimed writer waits for the current writer (__cur_writer; 0 while
+  // readers hold it).
+  using WaitFamily::Owner;
+  static const int32_t* Owner(pthread_rwlock_t* l) noexcept { return &l->__data.__cur_writer; }
+};
+// A condition wait always waits.
+using CondWait =
+    Family<&Switches::condvar, Op::kCondvar, [](auto...) noexcept { return kMustWait; }>;
+struct JoinWait : Family<&Switches::join, Op::kJoin, [](pthread_t t, void** ret, auto...) noexcept {
+  return pthread_tryjoin_np(t, ret) == 0 ? 0 : kMustWait;
+}> {
+  static const void* Resource(pthread_t) noexcept { return nullptr; }
+};
+// Semaphore waits follow the `futex` switch: glibc's semaphores are futex
+// words (config/leakwatch.yaml, intercept.futex).
+using SemWait = Family<&Switches::futex, Op::kSemaphore, [](sem_t* s, auto...) noexcept {
+  return sem_trywait(s) == 0 ? 0 : kMustWait;
+}>;
+
+// One interposed wait of `Family`: tried without waiting first, else the real
+// function as a recorded wait. `ra` is the hook's return address.
+template <class Family, class Fn, class Object, class... Rest>
+inline int WaitHook(Real<Fn>& real, void* ra, Object object, Rest... rest) noexcept {
+  if (const int r = Family::Try(object, rest...); r != kMustWait) return r;
+  return Recorded(Family::kSwitch, Family::kOp, Family::Resource(object),
+                  Family::Owner(object, rest...), ra, [&] { return real.Get()(object, rest...); });
 }
 
 struct StartArgs {
@@ -259,114 +326,18 @@ int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
   return SlowMutexLock(m, __builtin_return_address(0));
 }
 
-// A trylock result other than EBUSY is the lock's result too: 0, a recursive
-// mutex's count, a robust mutex's EOWNERDEAD (acquired) or ENOTRECOVERABLE.
-int pthread_mutex_timedlock(pthread_mutex_t* m, const struct timespec* t) noexcept {
-  void* ra = __builtin_return_address(0);
-  if (const int r = TryLock(m); r != EBUSY) return r;
-  LW_RECORDED(mutex, Op::kMutex, m, real_mutex_timedlock.Get()(m, t));
-}
-
-int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t c, const struct timespec* t) noexcept {
-  void* ra = __builtin_return_address(0);
-  if (const int r = TryLock(m); r != EBUSY) return r;
-  LW_RECORDED(mutex, Op::kMutex, m, real_mutex_clocklock.Get()(m, c, t));
-}
-
-int pthread_rwlock_rdlock(pthread_rwlock_t* l) noexcept {
-  void* ra = __builtin_return_address(0);
-  if (pthread_rwlock_tryrdlock(l) == 0) return 0;
-  LW_RECORDED(rwlock, Op::kRwlock, l, real_rdlock.Get()(l));
-}
-
-int pthread_rwlock_wrlock(pthread_rwlock_t* l) noexcept {
-  void* ra = __builtin_return_address(0);
-  if (pthread_rwlock_trywrlock(l) == 0) return 0;
-  // A writer waits for the current writer (__cur_writer; 0 while readers hold it).
-  LW_RECORDED_OWNED(rwlock, Op::kRwlock, l, &l->__data.__cur_writer, real_wrlock.Get()(l));
-}
-
-int pthread_rwlock_timedrdlock(pthread_rwlock_t* l, const struct timespec* t) noexcept {
-  void* ra = __builtin_return_address(0);
-  if (pthread_rwlock_tryrdlock(l) == 0) return 0;
-  LW_RECORDED(rwlock, Op::kRwlock, l, real_timedrdlock.Get()(l, t));
-}
-
-int pthread_rwlock_timedwrlock(pthread_rwlock_t* l, const struct timespec* t) noexcept {
-  void* ra = __builtin_return_address(0);
-  if (pthread_rwlock_trywrlock(l) == 0) return 0;
-  LW_RECORDED(rwlock, Op::kRwlock, l, real_timedwrlock.Get()(l, t));
-}
-
-int pthread_rwlock_clockrdlock(pthread_rwlock_t* l, clockid_t c,
-                               const struct timespec* t) noexcept {
-  void* ra = __builtin_return_address(0);
-  if (pthread_rwlock_tryrdlock(l) == 0) return 0;
-  LW_RECORDED(rwlock, Op::kRwlock, l, real_clockrdlock.Get()(l, c, t));
-}
-
-int pthread_rwlock_clockwrlock(pthread_rwlock_t* l, clockid_t c,
-                               const struct timespec* t) noexcept {
-  void* ra = __builtin_return_address(0);
-  if (pthread_rwlock_trywrlock(l) == 0) return 0;
-  LW_RECORDED(rwlock, Op::kRwlock, l, real_clockwrlock.Get()(l, c, t));
-}
-
-int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
-  void* ra = __builtin_return_address(0);
-  LW_RECORDED(condvar, Op::kCondvar, c, real_cond_wait.Get()(c, m));
-}
-
-int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const struct timespec* t) {
-  void* ra = __builtin_return_address(0);
-  LW_RECORDED(condvar, Op::kCondvar, c, real_cond_timedwait.Get()(c, m, t));
-}
-
-int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock,
-                           const struct timespec* t) {
-  void* ra = __builtin_return_address(0);
-  LW_RECORDED(condvar, Op::kCondvar, c, real_cond_clockwait.Get()(c, m, clock, t));
-}
-
-int pthread_join(pthread_t t, void** ret) {
-  void* ra = __builtin_return_address(0);
-  if (pthread_tryjoin_np(t, ret) == 0) return 0;
-  LW_RECORDED(join, Op::kJoin, nullptr, real_join.Get()(t, ret));
-}
-
-int pthread_timedjoin_np(pthread_t t, void** ret, const struct timespec* abstime) {
-  void* ra = __builtin_return_address(0);
-  if (pthread_tryjoin_np(t, ret) == 0) return 0;
-  LW_RECORDED(join, Op::kJoin, nullptr, real_timedjoin.Get()(t, ret, abstime));
-}
-
-int pthread_clockjoin_np(pthread_t t, void** ret, clockid_t c, const struct timespec* abstime) {
-  void* ra = __builtin_return_address(0);
-  if (pthread_tryjoin_np(t, ret) == 0) return 0;
-  LW_RECORDED(join, Op::kJoin, nullptr, real_clockjoin.Get()(t, ret, c, abstime));
-}
-
-int sem_wait(sem_t* s) {
-  void* ra = __builtin_return_address(0);
-  if (sem_trywait(s) == 0) return 0;
-  LW_RECORDED(futex, Op::kSemaphore, s, real_sem_wait.Get()(s));
-}
-
-int sem_timedwait(sem_t* s, const struct timespec* t) {
-  void* ra = __builtin_return_address(0);
-  if (sem_trywait(s) == 0) return 0;
-  LW_RECORDED(futex, Op::kSemaphore, s, real_sem_timedwait.Get()(s, t));
-}
-
-int sem_clockwait(sem_t* s, clockid_t c, const struct timespec* t) {
-  void* ra = __builtin_return_address(0);
-  if (sem_trywait(s) == 0) return 0;
-  LW_RECORDED(futex, Op::kSemaphore, s, real_sem_clockwait.Get()(s, c, t));
-}
+#define LW_UNPAREN(...) __VA_ARGS__
+#define LW_DEFINE_HOOK(name, version, family, nothrow, params, args)                    \
+  int name params nothrow {                                                             \
+    return WaitHook<family>(real_##name, __builtin_return_address(0), LW_UNPAREN args); \
+  }
+LW_WAIT_HOOKS(LW_DEFINE_HOOK)
+#undef LW_DEFINE_HOOK
+#undef LW_UNPAREN
 
 int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*),
                    void* arg) noexcept {
-  CreateFn real = real_create.Get();
+  auto* const real = real_pthread_create.Get();
   if (real == nullptr) return EAGAIN;
   if (tls_state.in_hook) return real(t, attr, fn, arg);
   // Preloaded: the agent starts before the process's first thread, in this

@@ -1,5 +1,12 @@
 // Interposition of pthread, semaphore and futex waits and of thread creation.
 //
+// agent/intercept owns the interposed functions (hooks.cc: the hooks' half,
+// on libc alone, in libleakwatch_preload.so) and their recording half
+// (capture.cc, frame_skip.cc: stack capture, sites, thread lifecycle, in
+// libleakwatch_preload_agent.so with the whole agent). The hooks' half may
+// include only libc, the standard library's header-only parts and intercept/;
+// the recording half also core/, abseil and the public leakwatch/ headers.
+//
 // The hooks (hooks.cc) replace pthread_mutex_lock & co. in the process, either
 // because libleakwatch_preload.so is in LD_PRELOAD or because the program links
 // leakwatch::intercept. A hook first tries the operation without waiting

@@ -13,6 +13,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "trend/detector.h"
 #include "trend/statistics.h"
 
@@ -212,6 +215,39 @@ Warmup ChooseWarmup(const std::vector<Increment>& increments, const FleetParams&
 
 }  // namespace
 
+absl::Span<const FleetParamField> FleetParamFields() {
+  using P = FleetParams;
+  static constexpr FleetParamField kFields[] = {
+      {"lookback_seconds", &P::lookback_seconds, nullptr, 0, true},
+      {"step_seconds", &P::step_seconds, nullptr, 0, true},
+      {"max_gap_seconds", &P::max_gap_seconds, nullptr, 0, true},
+      {"smooth_seconds", &P::smooth_seconds, nullptr, 0, true},
+      {"min_warmup_seconds", &P::min_warmup_seconds, nullptr, 0, false},
+      {"max_warmup_seconds", &P::max_warmup_seconds, nullptr, 0, false},
+      {"warmup_bin_seconds", &P::warmup_bin_seconds, nullptr, 0, true},
+      {"warmup_min_bins", nullptr, &P::warmup_min_bins, 3, false},
+      {"warmup_z", &P::warmup_z, nullptr, 0, false},
+      {"reference_seconds", &P::reference_seconds, nullptr, 0, true},
+      {"walk_z", &P::walk_z, nullptr, 0, true},
+      {"mature_z", &P::mature_z, nullptr, 0, false},
+  };
+  return kFields;
+}
+
+namespace {
+double FieldValue(const FleetParamField& field, const FleetParams& params) {
+  return field.real != nullptr ? params.*field.real : params.*field.integer;
+}
+
+// The shortest of %g and %.17g that reads back as `v`.
+std::string Exact(double v) {
+  std::string s = absl::StrFormat("%g", v);
+  double back = 0;
+  if (!absl::SimpleAtod(s, &back) || back != v) s = absl::StrFormat("%.17g", v);
+  return s;
+}
+}  // namespace
+
 absl::Status SetFleetParam(FleetParams& params, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos) {
@@ -222,67 +258,41 @@ absl::Status SetFleetParam(FleetParams& params, const std::string& assignment) {
   if (absl::StartsWith(name, "detector.")) {
     return trend::SetParam(params.detector, assignment.substr(sizeof("detector.") - 1));
   }
-  if (name == "warmup_min_bins") {
-    int parsed = 0;
-    if (!absl::SimpleAtoi(value, &parsed)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, " wants an integer, got \"", value, "\""));
+  for (const FleetParamField& field : FleetParamFields()) {
+    if (name != field.name) continue;
+    if (field.integer != nullptr) {
+      int parsed = 0;
+      if (!absl::SimpleAtoi(value, &parsed)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, " wants an integer, got \"", value, "\""));
+      }
+      params.*field.integer = parsed;
+    } else {
+      double parsed = 0;
+      if (!absl::SimpleAtod(value, &parsed)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, " wants a number, got \"", value, "\""));
+      }
+      params.*field.real = parsed;
     }
-    params.warmup_min_bins = parsed;
-    return absl::OkStatus();
-  }
-  static constexpr std::pair<const char*, double FleetParams::*> kFields[] = {
-      {"lookback_seconds", &FleetParams::lookback_seconds},
-      {"step_seconds", &FleetParams::step_seconds},
-      {"max_gap_seconds", &FleetParams::max_gap_seconds},
-      {"smooth_seconds", &FleetParams::smooth_seconds},
-      {"min_warmup_seconds", &FleetParams::min_warmup_seconds},
-      {"max_warmup_seconds", &FleetParams::max_warmup_seconds},
-      {"warmup_bin_seconds", &FleetParams::warmup_bin_seconds},
-      {"warmup_z", &FleetParams::warmup_z},
-      {"reference_seconds", &FleetParams::reference_seconds},
-      {"walk_z", &FleetParams::walk_z},
-      {"mature_z", &FleetParams::mature_z},
-  };
-  for (const auto& [field, member] : kFields) {
-    if (name != field) continue;
-    double parsed = 0;
-    if (!absl::SimpleAtod(value, &parsed)) {
-      return absl::InvalidArgumentError(absl::StrCat(name, " wants a number, got \"", value, "\""));
-    }
-    params.*member = parsed;
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown fleet parameter \"", name, "\""));
 }
 
 absl::Status ValidateFleetParams(const FleetParams& p) {
-  auto positive = [](const char* name, double v) -> absl::Status {
-    if (!Finite(v) || v <= 0) {
+  for (const FleetParamField& field : FleetParamFields()) {
+    const double v = FieldValue(field, p);
+    if (!Finite(v) || (field.min_exclusive ? !(v > field.min) : !(v >= field.min))) {
       return absl::InvalidArgumentError(
-          absl::StrCat("FleetParams.", name, " must be positive and finite, got ", v));
+          absl::StrCat("FleetParams.", field.name, " must be finite and ",
+                       field.min_exclusive ? "above " : "at least ", field.min, ", got ", v));
     }
-    return absl::OkStatus();
-  };
-  for (const auto& [name, v] : {
-           std::pair<const char*, double>{"lookback_seconds", p.lookback_seconds},
-           {"step_seconds", p.step_seconds},
-           {"smooth_seconds", p.smooth_seconds},
-           {"max_gap_seconds", p.max_gap_seconds},
-           {"warmup_bin_seconds", p.warmup_bin_seconds},
-           {"reference_seconds", p.reference_seconds},
-           {"walk_z", p.walk_z},
-       }) {
-    if (absl::Status s = positive(name, v); !s.ok()) return s;
   }
-  if (!Finite(p.min_warmup_seconds) || p.min_warmup_seconds < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "FleetParams.min_warmup_seconds must be finite and >= 0, got ", p.min_warmup_seconds));
-  }
-  if (!Finite(p.max_warmup_seconds) || p.max_warmup_seconds < p.min_warmup_seconds) {
+  if (p.max_warmup_seconds < p.min_warmup_seconds) {
     return absl::InvalidArgumentError(
         absl::StrCat("FleetParams.max_warmup_seconds (", p.max_warmup_seconds,
-                     ") must be finite and >= min_warmup_seconds (", p.min_warmup_seconds, ")"));
+                     ") must be >= min_warmup_seconds (", p.min_warmup_seconds, ")"));
   }
   if (p.max_gap_seconds < p.step_seconds) {
     return absl::InvalidArgumentError(absl::StrCat("FleetParams.max_gap_seconds (",
@@ -294,22 +304,21 @@ absl::Status ValidateFleetParams(const FleetParams& p) {
         absl::StrCat("FleetParams.lookback_seconds / step_seconds must be at most 1e6, got ",
                      p.lookback_seconds / p.step_seconds));
   }
-  if (!Finite(p.mature_z) || p.mature_z < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("FleetParams.mature_z must be finite and >= 0, got ", p.mature_z));
-  }
-  if (!Finite(p.warmup_z) || p.warmup_z < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("FleetParams.warmup_z must be finite and >= 0, got ", p.warmup_z));
-  }
-  if (p.warmup_min_bins < 3) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("FleetParams.warmup_min_bins must be at least 3, got ", p.warmup_min_bins));
-  }
   if (absl::Status s = trend::ValidateParams(p.detector); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("FleetParams.detector.", s.message()));
   }
   return absl::OkStatus();
+}
+
+std::string FormatFleetParams(const FleetParams& params) {
+  std::string out;
+  for (const FleetParamField& field : FleetParamFields()) {
+    absl::StrAppend(&out, field.name, "=", Exact(FieldValue(field, params)), "\n");
+  }
+  for (absl::string_view line : absl::StrSplit(trend::FormatParams(params.detector), '\n')) {
+    if (!line.empty()) absl::StrAppend(&out, "detector.", line, "\n");
+  }
+  return out;
 }
 
 namespace {

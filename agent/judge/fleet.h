@@ -114,7 +114,16 @@
 //  the level over 11 h before a leak on the goal cell), which delays small
 //  leaks; warmup_z 0.5-1 removes that pull (goal cell 4.3-5.3 h and
 //  2.6-3.0 h) but adds 10-40 false-alarm episodes on rolling and warm-up
-//  jobs, where the unpulled walk of the profile's error reads as growth.
+//  jobs. It is not the profile's error in the subtracted bins: a growth bar
+//  for it (the bias warmup_z leaves plus 2 x the standard deviation of the
+//  subtracted bins' estimates over a trend window, pooled in quadrature)
+//  left warmup_z 1 at 10 / 40 / 5 episodes on rolling / warmup /
+//  deploy_steps (goal cell 4.3 h and 2.6 h); the rolling jobs' warm-ups of
+//  minutes have almost no subtracted bins. The pull of warmup_z 0 is what
+//  keeps the stitched series' other noise under the walk bar. A shorter
+//  minimum warm-up (900 s instead of 1800 s), to count a deploy's first
+//  half hour, made it worse: goal cell 2 %/h 27.9 h, 10 %/h 5.1 h, one more
+//  false alarm on warmup (4): the profile's first bins are the noisiest.
 //
 // growth_per_hour is the detector's robust growth when suspected, else the
 // Theil–Sen slope of the stitched series' 15-minute means over the last 6 h:
@@ -132,6 +141,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "judge/history.h"
 #include "trend/params.h"
 
@@ -176,9 +186,24 @@ struct FleetParams {
   trend::Params detector = trend::ProductionPreset();
 };
 
-// Checks ranges (positive, finite, step <= max_gap, min <= max warm-up, ...)
-// and the detector's parameters (trend::ValidateParams); the error names the
-// field.
+// One FleetParams field (but `detector`): its name, where it lives and its
+// range. FleetParamFields() is the one list of them: SetFleetParam,
+// ValidateFleetParams and FormatFleetParams walk it, so a new field is one
+// entry there.
+struct FleetParamField {
+  const char* name;
+  // Exactly one of the two is set.
+  double FleetParams::*real = nullptr;
+  int FleetParams::*integer = nullptr;
+  double min = 0;              // the smallest value allowed
+  bool min_exclusive = false;  // the value must be above `min`, not equal to it
+};
+absl::Span<const FleetParamField> FleetParamFields();
+
+// Checks each field's range (FleetParamFields: finite, at or above its
+// minimum), the relations between fields (step <= max_gap, min <= max
+// warm-up, at most 1e6 grid points) and the detector's parameters
+// (trend::ValidateParams); the error names the field.
 absl::Status ValidateFleetParams(const FleetParams& params);
 
 // Sets one field from text, `name=value`: a FleetParams field by its name
@@ -186,6 +211,11 @@ absl::Status ValidateFleetParams(const FleetParams& params);
 // with a name of trend::ParamFields() (`detector.confirm_time=15m`). For the
 // evaluation's --set. Ranges are checked by ValidateFleetParams, not here.
 absl::Status SetFleetParam(FleetParams& params, const std::string& assignment);
+
+// Every field as `name=value` lines in FleetParamFields() order, then the
+// detector's as `detector.name=value` (trend::FormatParams): what a run used,
+// and a field-by-field comparison for tests.
+std::string FormatFleetParams(const FleetParams& params);
 
 struct FleetVerdict {
   bool suspected = false;

@@ -1,6 +1,13 @@
 // judge/history.h — what leakwatch-judge knows about one judged group, and the
 // call that judges it.
 //
+// agent/judge owns leakwatch-judge, a separate service: the Prometheus query
+// client, the history reader, the fleet judgment and the judge's own metrics.
+// It may include the standard library, abseil, cpp-httplib, nlohmann-json,
+// prometheus-cpp, and judge/, trend/, config/ and prom/ (main.cc also the
+// tools' common/flags.h); never export/, core/, intercept/, rpc/ or the public
+// leakwatch/ headers (tests/judge/layers_test.py checks it).
+//
 // leakwatch-judge reads every instance's history back from a Prometheus query
 // API (judge/prometheus_client.h, judge/history_reader.h) and judges each group
 // — (group labels, site, op) for `leakwatch_stuck_tasks`, (group labels, kind)

@@ -5,7 +5,6 @@
 #include <prometheus/text_serializer.h>
 #include <signal.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -17,21 +16,16 @@
 #include <utility>
 #include <vector>
 
-#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/flags.h"
 #include "config/detector_params.h"
 #include "config/duration.h"
 #include "config/listen_address.h"
@@ -43,39 +37,46 @@
 #include "judge/prometheus_client.h"
 
 ABSL_FLAG(std::string, prometheus, "",
-          "base URL of the Prometheus query API (required), e.g. http://127.0.0.1:9090 or "
+          "<URL> base URL of the Prometheus query API (required), e.g. http://127.0.0.1:9090 or "
           "http://mimir:8080/prometheus");
-ABSL_FLAG(std::string, listen, "127.0.0.1:9466", "address to serve the judge's /metrics on");
-ABSL_FLAG(std::string, interval, "1m", "time between judging cycles");
-ABSL_FLAG(std::string, config, "",
-          "leakwatch YAML config (the agent's format, e.g. config/demo.yaml) whose detector.* "
-          "keys set the windows the fleet is judged with, and with them the fleet judge's "
-          "durations (default: the production windows, 15m floors and a 6h trend)");
-ABSL_FLAG(std::string, scrape_interval, "1s",
-          "scrape interval of the judged jobs: the default grid step is at least this long "
-          "(a finer grid only repeats samples)");
-ABSL_FLAG(std::string, lookback, "",
-          "history read per cycle (default: what the fleet judge needs for the detector's "
-          "windows: 2d with the production windows, 24m with config/demo.yaml's)");
+ABSL_FLAG(std::string, listen, "127.0.0.1:9466",
+          "<HOST:PORT> address to serve the judge's /metrics on");
+ABSL_FLAG(std::string, interval, "1m", "<DURATION> time between judging cycles");
+ABSL_FLAG(
+    std::string, config, "",
+    "<FILE> leakwatch YAML config (the agent's format, e.g. config/demo.yaml) whose detector.* "
+    "keys set the windows the fleet is judged with, and with them the fleet judge's "
+    "durations (default: the production windows, 15m floors and a 6h trend)");
+ABSL_FLAG(
+    std::string, scrape_interval, "1s",
+    "<DURATION> scrape interval of the judged jobs: the default grid step is at least this long "
+    "(a finer grid only repeats samples)");
+ABSL_FLAG(
+    std::string, lookback, "",
+    "<DURATION> history read per cycle (default: what the fleet judge needs for the detector's "
+    "windows: 2d with the production windows, 24m with config/demo.yaml's)");
 ABSL_FLAG(std::string, step, "",
-          "resolution of the history read (default: the fleet judge's grid step for the "
+          "<DURATION> resolution of the history read (default: the fleet judge's grid step for the "
           "detector's windows, floor_window / 15 but at least --scrape-interval: 1m with the "
           "production windows)");
-ABSL_FLAG(std::string, selector, "", "extra label matchers, e.g. {namespace=\"shop\"}");
-ABSL_FLAG(std::string, group_by, "job",
-          "comma-separated labels a verdict is per (with site and op, or kind); they replace "
-          "job in the verdict metrics");
+ABSL_FLAG(std::string, selector, "", "<MATCHERS> extra label matchers, e.g. {namespace=\"shop\"}");
+ABSL_FLAG(
+    std::string, group_by, "job",
+    "<LABELS> comma-separated labels a verdict is per (with site and op, or kind); they replace "
+    "job in the verdict metrics");
 ABSL_FLAG(bool, once, false, "judge once, print the metrics on stdout and exit");
-ABSL_FLAG(std::string, at, "",
-          "judge as of this time (Unix seconds), seeing only data up to it (a backtest with "
-          "--once)");
-ABSL_FLAG(std::string, bearer_token_file, "", "file holding a bearer token for the API");
-ABSL_FLAG(std::string, basic_auth_user, "", "user for HTTP basic auth");
-ABSL_FLAG(std::string, basic_auth_password_file, "", "file holding the basic-auth password");
-ABSL_FLAG(std::string, ca_file, "", "PEM file of CAs to verify an https API with");
-ABSL_FLAG(std::vector<std::string>, header, {},
-          "extra request header 'Name: value' (repeatable), e.g. 'X-Scope-OrgID: tenant'");
-ABSL_FLAG(std::string, query_timeout, "2m", "timeout of one query attempt");
+ABSL_FLAG(
+    std::string, at, "",
+    "<SECONDS> judge as of this time (Unix seconds), seeing only data up to it (a backtest with "
+    "--once)");
+ABSL_FLAG(std::string, bearer_token_file, "", "<FILE> file holding a bearer token for the API");
+ABSL_FLAG(std::string, basic_auth_user, "", "<USER> user for HTTP basic auth");
+ABSL_FLAG(std::string, basic_auth_password_file, "", "<FILE> file holding the basic-auth password");
+ABSL_FLAG(std::string, ca_file, "", "<FILE> PEM file of CAs to verify an https API with");
+ABSL_FLAG(leakwatch::tools::RepeatedFlag, header, {},
+          "<'NAME: VALUE'> extra request header (repeatable; the value is taken whole, commas "
+          "included), e.g. 'X-Scope-OrgID: tenant'");
+ABSL_FLAG(std::string, query_timeout, "2m", "<DURATION> timeout of one query attempt");
 ABSL_FLAG(int, query_attempts, 3, "attempts per query (retries back off from 1s, doubling)");
 ABSL_FLAG(int, threads, 2, "jobs read and judged at once");
 ABSL_FLAG(bool, query_gzip, false,
@@ -87,10 +88,11 @@ ABSL_FLAG(int64_t, max_response_bytes, int64_t{512} << 20, "larger answers fail 
 
 namespace {
 
-constexpr char kUsage[] =
-    R"(leakwatch-judge --prometheus=URL [options]
-
-Every --interval, reads back from Prometheus' query API the history of
+constexpr leakwatch::tools::Usage kUsage = {
+    .tool = "leakwatch-judge",
+    .synopsis = "leakwatch-judge --prometheus=URL [flags]",
+    .description =
+        R"(Every --interval, reads back from Prometheus' query API the history of
 leakwatch_stuck_tasks, leakwatch_tasks_long_lived and process_start_time_seconds
 of every selected job, judges each (job, site, op) and (job, kind) across all
 its instances and process lifetimes together, and serves the verdicts on
@@ -102,109 +104,17 @@ its instances and process lifetimes together, and serves the verdicts on
   leakwatch_judge_last_success_timestamp_seconds, leakwatch_judge_query_errors_total,
   leakwatch_judge_series_judged, leakwatch_judge_cycle_duration_seconds
 A failed cycle keeps the last verdicts (see last_success). With --once, judges
-once, prints the metrics and exits (0, or 1 when the cycle failed).
+once, prints the metrics and exits.
 The fleet is judged with the in-process detector's production windows (a day
 of history before any verdict); --config=FILE takes the windows from the
 detector.* keys of a leakwatch config instead, the one the agents run with
 (config/demo.yaml: minutes), and derives the lookback and the grid from them.
-Flags may be written with - or _ (--group-by or --group_by). Bad usage exits 2.)";
-
-// Known flags that the issue spells with dashes; absl flags use underscores.
-constexpr const char* kDashed[] = {"group-by",
-                                   "scrape-interval",
-                                   "bearer-token-file",
-                                   "basic-auth-user",
-                                   "basic-auth-password-file",
-                                   "ca-file",
-                                   "query-timeout",
-                                   "query-attempts",
-                                   "max-points-per-query",
-                                   "max-response-bytes",
-                                   "query-gzip"};
-
-// Rewrites --dashed-names to --underscored_names, and takes every --header
-// out of argv (absl keeps only the last value of a repeated flag).
-std::vector<char*> NormalizeArgs(int argc, char** argv, std::vector<std::string>* storage,
-                                 std::vector<std::string>* headers) {
-  storage->reserve(argc);
-  std::vector<char*> out;
-  out.push_back(argv[0]);
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--") {
-      for (; i < argc; ++i) out.push_back(argv[i]);
-      break;
-    }
-    for (const char* name : kDashed) {
-      for (const char* prefix : {"--", "-"}) {
-        const std::string dashed = absl::StrCat(prefix, name);
-        if (arg == dashed || absl::StartsWith(arg, dashed + "=")) {
-          std::string underscored = name;
-          std::replace(underscored.begin(), underscored.end(), '-', '_');
-          arg = absl::StrCat(prefix, underscored, arg.substr(dashed.size()));
-        }
-      }
-    }
-    if (absl::StartsWith(arg, "--header=") || absl::StartsWith(arg, "-header=")) {
-      headers->push_back(arg.substr(arg.find('=') + 1));
-      continue;
-    }
-    if ((arg == "--header" || arg == "-header") && i + 1 < argc) {
-      headers->push_back(argv[++i]);
-      continue;
-    }
-    storage->push_back(std::move(arg));
-    out.push_back(storage->back().data());
-  }
-  return out;
-}
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "leakwatch-judge: %s\n", message.c_str());
-  return 2;
-}
-
-// absl's parser exits 1 on an unknown flag or a bad value; bad usage is exit
-// status 2 here, so every `--name[=value]` is checked first.
-absl::Status CheckFlags(const std::vector<char*>& args) {
-  for (size_t i = 1; i < args.size(); ++i) {
-    absl::string_view arg = args[i];
-    if (arg == "--") break;
-    if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) continue;
-    const size_t eq = arg.find('=');
-    absl::string_view name = arg.substr(0, eq);
-    // absl's own flags (--help, --flagfile, ...) are left to absl.
-    if (absl::StartsWith(name, "help") || name == "version" || name == "only_check_args" ||
-        name == "flagfile" || name == "fromenv" || name == "tryfromenv" || name == "undefok") {
-      continue;
-    }
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr && absl::StartsWith(name, "no")) {
-      // --noonce: the negation of a bool flag.
-      const absl::CommandLineFlag* negated = absl::FindCommandLineFlag(name.substr(2));
-      if (negated != nullptr && negated->IsOfType<bool>() && eq == absl::string_view::npos)
-        continue;
-    }
-    if (flag == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
-    }
-    std::string value;
-    if (eq != absl::string_view::npos) {
-      value = std::string(arg.substr(eq + 1));
-    } else if (flag->IsOfType<bool>()) {
-      continue;
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
-    }
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(absl::StrCat("--", name, "=", value, ": ", error));
-    }
-  }
-  return absl::OkStatus();
-}
+)",
+    .flags_file = "judge/main.cc",
+    .footer =
+        "Exit status: 2 on bad usage; 1 when /metrics cannot be served or a --once cycle\n"
+        "failed; 0 after --once, or on SIGINT or SIGTERM.\n",
+};
 
 absl::StatusOr<std::string> ReadSecret(const std::string& flag, const std::string& path) {
   std::ifstream in(path);
@@ -242,15 +152,14 @@ struct Settings {
 
 // The query-API client's flags: the URL, headers, authentication, TLS and
 // the queries' limits. The error is a usage error.
-absl::StatusOr<leakwatch::judge::ClientOptions> ClientFromFlags(
-    const std::vector<std::string>& headers) {
+absl::StatusOr<leakwatch::judge::ClientOptions> ClientFromFlags() {
   leakwatch::judge::ClientOptions c;
   c.base_url = absl::GetFlag(FLAGS_prometheus);
   if (c.base_url.empty()) return absl::InvalidArgumentError("--prometheus=URL is required");
   if (absl::Status st = leakwatch::judge::ParseBaseUrl(c.base_url).status(); !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--prometheus: ", st.message()));
   }
-  for (const std::string& h : headers) {
+  for (const std::string& h : absl::GetFlag(FLAGS_header).values) {
     auto parsed = leakwatch::judge::ParseHeader(h);
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--header: ", parsed.status().message()));
@@ -353,9 +262,9 @@ absl::Status ReaderAndFleetFromFlags(leakwatch::judge::ReaderOptions* reader,
 }
 
 // Every flag checked; the error is a usage error.
-absl::StatusOr<Settings> SettingsFromFlags(const std::vector<std::string>& headers) {
+absl::StatusOr<Settings> SettingsFromFlags() {
   Settings s;
-  absl::StatusOr<leakwatch::judge::ClientOptions> client = ClientFromFlags(headers);
+  absl::StatusOr<leakwatch::judge::ClientOptions> client = ClientFromFlags();
   if (!client.ok()) return client.status();
   s.client = *std::move(client);
   if (absl::Status st = ReaderAndFleetFromFlags(&s.reader, &s.fleet); !st.ok()) return st;
@@ -462,27 +371,13 @@ int Serve(const Settings& s, leakwatch::judge::HistoryReader& reader,
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "judge/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  std::vector<std::string> storage, headers;
-  std::vector<char*> args = NormalizeArgs(argc, argv, &storage, &headers);
-  if (absl::Status st = CheckFlags(args); !st.ok()) return Usage(std::string(st.message()));
-  std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  if (positional.size() > 1) {
-    return Usage(absl::StrCat("unexpected argument \"", positional[1], "\" (see --help)"));
-  }
-  absl::StatusOr<Settings> settings = SettingsFromFlags(headers);
-  if (!settings.ok()) return Usage(std::string(settings.status().message()));
+  leakwatch::tools::ParseFlagsOrExit(argc, argv, kUsage);
+  absl::StatusOr<Settings> settings = SettingsFromFlags();
+  if (!settings.ok()) leakwatch::tools::ExitUsageError(kUsage, settings.status().message());
   const Settings& s = *settings;
 
   auto client = leakwatch::judge::PrometheusClient::Create(s.client);
-  if (!client.ok()) return Usage(std::string(client.status().message()));
+  if (!client.ok()) leakwatch::tools::ExitUsageError(kUsage, client.status().message());
   leakwatch::judge::HistoryReader reader(client->get(), s.reader);
   const leakwatch::judge::FleetParams fleet = s.fleet;
   const leakwatch::judge::JudgeFunction judge = [fleet](const leakwatch::judge::GroupHistory& h,

@@ -108,6 +108,7 @@ void Fill(const Snapshot& from, const v1::GetSnapshotRequest& request, v1::Snaps
     out->set_op(OpName(s.op));
     out->set_blocked(s.blocked);
     out->set_stuck(s.stuck);
+    out->set_idle(s.idle);
     out->set_oldest_wait_seconds(s.oldest_wait_seconds);
     out->set_deadlocked(s.deadlocked);
     out->set_leak_suspected(s.leak_suspected);

@@ -350,7 +350,7 @@ void SeriesDetector::AddFineFloor(const Floor& floor) {
   }
 }
 
-void SeriesDetector::Judge(double now) {
+void SeriesDetector::UpdateRegime(double now) {
   const size_t n = values_.size();
   // A step up starts a new regime: a rise of regime_shift of the level within
   // an hour, or of regime_abrupt_shift within half an hour, that is also well
@@ -365,34 +365,112 @@ void SeriesDetector::Judge(double now) {
     return jump >= std::max(params_.regime.min_rise, shift * before) &&
            jump >= noise_k * Jitter(values_);
   };
-  if (params_.regime.step.shift > 0) {
-    size_t gap = static_cast<size_t>(params_.regime.step.floors);
-    bool step = rose(gap, params_.regime.step.shift, params_.regime.step.noise_k);
-    // The deviation before the step (a step still under way, or a restart's
-    // warm-up, keeps the one carried already).
-    double deviation = -1;
-    bool have_deviation = false;
-    if (!step && rose(static_cast<size_t>(params_.regime.abrupt.floors),
-                      params_.regime.abrupt.shift, params_.regime.abrupt.noise_k)) {
-      // A smaller but abrupt rise is a step only in a series that did not
-      // swing before (the start of a daily rise is not one).
-      gap = static_cast<size_t>(params_.regime.abrupt.floors);
-      if (Early(now)) {
-        step = true;
-      } else {
-        deviation = Deviation(times_[n - 1 - gap]);
-        have_deviation = true;
-        step = deviation >= 0;
-      }
-    }
-    if (step) {
-      if (!Early(now)) {
-        carried_ = have_deviation ? deviation : Deviation(times_[n - 1 - gap]);
-        early_until_ = now + Seconds(params_.regime.history);
-      }
-      regime_start_ = now;
+  if (params_.regime.step.shift <= 0) return;
+  size_t gap = static_cast<size_t>(params_.regime.step.floors);
+  bool step = rose(gap, params_.regime.step.shift, params_.regime.step.noise_k);
+  // The deviation before the step (a step still under way, or a restart's
+  // warm-up, keeps the one carried already).
+  double deviation = -1;
+  bool have_deviation = false;
+  if (!step && rose(static_cast<size_t>(params_.regime.abrupt.floors), params_.regime.abrupt.shift,
+                    params_.regime.abrupt.noise_k)) {
+    // A smaller but abrupt rise is a step only in a series that did not
+    // swing before (the start of a daily rise is not one).
+    gap = static_cast<size_t>(params_.regime.abrupt.floors);
+    if (Early(now)) {
+      step = true;
+    } else {
+      deviation = Deviation(times_[n - 1 - gap]);
+      have_deviation = true;
+      step = deviation >= 0;
     }
   }
+  if (step) {
+    if (!Early(now)) {
+      carried_ = have_deviation ? deviation : Deviation(times_[n - 1 - gap]);
+      early_until_ = now + Seconds(params_.regime.history);
+    }
+    regime_start_ = now;
+  }
+}
+
+bool SeriesDetector::SpanGrowth(absl::Span<const double> t, absl::Span<const double> x,
+                                size_t first, double threshold, double& growth) const {
+  const size_t len = x.size();
+  const double duration = t.back() - t.front() + floor_seconds_;
+  // Growth is measured after the largest level shift of the span, so a step
+  // followed by a plateau shows none while a ramp keeps its slope.
+  size_t split = params_.post_shift_z > 0 ? LargestShift(x) : 0;
+  split += static_cast<size_t>(params_.post_trim * static_cast<double>(len - split));
+  const size_t post = len - split;
+  if (post < static_cast<size_t>(params_.min_post_floors)) return false;
+  const int max_lag =
+      params_.max_lag_fraction > 0
+          ? std::max(1, static_cast<int>(std::lround(params_.max_lag_fraction * post)))
+          : 0;
+  growth = TheilSenSlopeMaxLag(t.subspan(split), x.subspan(split), max_lag) * duration;
+  // The rise after the shift, over the time it has actually lasted (a step
+  // followed by a slow drift extrapolates to a full window of growth).
+  const double post_seconds = t.back() - t[split] + floor_seconds_;
+  return growth >= threshold &&
+         growth * post_seconds / duration >= params_.post_growth_share * threshold &&
+         StillRising(x) &&
+         (params_.post_shift_z <= 0 ||
+          MannKendallTest(x.subspan(split)).z >= params_.post_shift_z) &&
+         IsNewHigh(first, params_.guard.margin * threshold, params_.guard.drawdown);
+}
+
+SeriesDetector::LongScale SeriesDetector::LongScaleEvidence(bool early, bool new_regime,
+                                                            double threshold) const {
+  const size_t n = values_.size();
+  LongScale long_scale;
+  for (int span = 0; span < params_.spans; ++span) {
+    const size_t len = n >> span;
+    if (span > 0 && len < static_cast<size_t>(params_.min_span_floors)) break;
+    const size_t first = n - len;
+    const absl::Span<const double> t = absl::MakeConstSpan(times_).subspan(first);
+    const absl::Span<const double> x = absl::MakeConstSpan(values_).subspan(first);
+    const MannKendall mk = MannKendallTest(x);
+    const double duration = t.back() - t.front() + floor_seconds_;
+    double growth = 0;
+    const bool evidence = !new_regime && (!early || t.front() >= regime_start_) &&
+                          mk.z >= params_.z_threshold && SpanGrowth(t, x, first, threshold, growth);
+    if (evidence && (!long_scale.fired || mk.z > long_scale.best.z)) {
+      long_scale.best = Verdict{true, growth / duration * 3600, mk.z};
+    }
+    if (span == 0) {
+      const double slope = TheilSenSlope(t, x);
+      long_scale.full_z = mk.z;
+      long_scale.full_slope = slope;
+      long_scale.full_growth = slope * duration;
+    }
+    long_scale.fired = long_scale.fired || evidence;
+  }
+  return long_scale;
+}
+
+bool SeriesDetector::HeldForConfirmTime(double now) {
+  const size_t n = values_.size();
+  const double confirm = absl::ToDoubleSeconds(params_.confirm_time);
+  // Evidence of a slow leak flickers; a run survives gaps up to a third of the
+  // trend window.
+  if (evidence_since_ < 0 || now - last_evidence_ > std::max(confirm, window_seconds_ / 3)) {
+    evidence_since_ = now;
+    // The highest floor of the last confirm_time: a plateau after a step
+    // stays below it, a leak climbs past it.
+    high_at_since_ = values_[n - 1];
+    for (size_t i = n; i-- > 0 && times_[i] > times_[n - 1] - confirm;) {
+      high_at_since_ = std::max(high_at_since_, values_[i]);
+    }
+  }
+  last_evidence_ = now;
+  const double level = std::min(values_[n - 1], values_[n - 2]);
+  return now - evidence_since_ >= confirm && level > high_at_since_;
+}
+
+void SeriesDetector::Judge(double now) {
+  const size_t n = values_.size();
+  UpdateRegime(now);
   const bool early = Early(now);
   // Without an early judgment, nothing is judged for regime_history after a step.
   const bool new_regime = !early && now - regime_start_ < Seconds(params_.regime.history);
@@ -404,57 +482,7 @@ void SeriesDetector::Judge(double now) {
   const double level = Median(values_);
   level_ = level;
   const double threshold = std::max(params_.min_growth, params_.min_growth_ratio * level);
-
-  bool fired = false;
-  Verdict best;
-  double full_z = 0, full_growth = 0, full_slope = 0;
-  for (int span = 0; span < params_.spans; ++span) {
-    const size_t len = n >> span;
-    if (span > 0 && len < static_cast<size_t>(params_.min_span_floors)) break;
-    const size_t first = n - len;
-    const absl::Span<const double> t = absl::MakeConstSpan(times_).subspan(first);
-    const absl::Span<const double> x = absl::MakeConstSpan(values_).subspan(first);
-    const MannKendall mk = MannKendallTest(x);
-    double slope = 0;
-    if (span == 0) slope = TheilSenSlope(t, x);
-    const double duration = t.back() - t.front() + floor_seconds_;
-    bool evidence =
-        !new_regime && (!early || t.front() >= regime_start_) && mk.z >= params_.z_threshold;
-    if (evidence) {
-      // Growth is measured after the largest level shift of the span, so a step
-      // followed by a plateau shows none while a ramp keeps its slope.
-      size_t split = params_.post_shift_z > 0 ? LargestShift(x) : 0;
-      split += static_cast<size_t>(params_.post_trim * static_cast<double>(len - split));
-      const size_t post = len - split;
-      evidence = evidence && post >= static_cast<size_t>(params_.min_post_floors);
-      if (evidence) {
-        const int max_lag =
-            params_.max_lag_fraction > 0
-                ? std::max(1, static_cast<int>(std::lround(params_.max_lag_fraction * post)))
-                : 0;
-        const double growth =
-            TheilSenSlopeMaxLag(t.subspan(split), x.subspan(split), max_lag) * duration;
-        // The rise after the shift, over the time it has actually lasted (a
-        // step followed by a slow drift extrapolates to a full window of growth).
-        const double post_seconds = t.back() - t[split] + floor_seconds_;
-        evidence = growth >= threshold &&
-                   growth * post_seconds / duration >= params_.post_growth_share * threshold &&
-                   StillRising(x) &&
-                   (params_.post_shift_z <= 0 ||
-                    MannKendallTest(x.subspan(split)).z >= params_.post_shift_z) &&
-                   IsNewHigh(first, params_.guard.margin * threshold, params_.guard.drawdown);
-        if (evidence && (!fired || mk.z > best.z)) {
-          best = Verdict{true, growth / duration * 3600, mk.z};
-        }
-      }
-    }
-    if (span == 0) {
-      full_z = mk.z;
-      full_slope = slope;
-      full_growth = slope * duration;
-    }
-    fired = fired || evidence;
-  }
+  const LongScale long_scale = LongScaleEvidence(early, new_regime, threshold);
 
   // The mid scale.
   Verdict mid;
@@ -470,41 +498,31 @@ void SeriesDetector::Judge(double now) {
   mid_run_ = mid_evidence ? mid_run_ + 1 : 0;
   if (mid_evidence && mid_run_ >= params_.mid.confirm) {
     last_growth_ = now;
-    verdict_ = fired ? best : mid;
+    verdict_ = long_scale.fired ? long_scale.best : mid;
     return;
   }
 
-  bool confirmed = fired;
-  if (fired && !verdict_.suspected && params_.confirm_time > absl::ZeroDuration()) {
-    const double confirm = absl::ToDoubleSeconds(params_.confirm_time);
-    // Evidence of a slow leak flickers; a run survives gaps up to a third of the
-    // trend window.
-    if (evidence_since_ < 0 || now - last_evidence_ > std::max(confirm, window_seconds_ / 3)) {
-      evidence_since_ = now;
-      // The highest floor of the last confirm_time: a plateau after a step
-      // stays below it, a leak climbs past it.
-      high_at_since_ = values_[n - 1];
-      for (size_t i = n; i-- > 0 && times_[i] > times_[n - 1] - confirm;) {
-        high_at_since_ = std::max(high_at_since_, values_[i]);
-      }
-    }
-    last_evidence_ = now;
-    const double level = std::min(values_[n - 1], values_[n - 2]);
-    confirmed = now - evidence_since_ >= confirm && level > high_at_since_;
-  }
+  const bool confirmed =
+      long_scale.fired && (verdict_.suspected || params_.confirm_time <= absl::ZeroDuration() ||
+                           HeldForConfirmTime(now));
   if (confirmed) {
     last_growth_ = now;
-    verdict_ = best;
+    verdict_ = long_scale.best;
     return;
   }
+  // Hysteresis: a suspected leak stays suspected while the whole window still
+  // grows, and for a trend window after it last did.
+  const Verdict full{false, long_scale.full_slope * 3600, long_scale.full_z};
   if (verdict_.suspected) {
-    if (full_z >= params_.clear_z && full_growth >= 0.5 * threshold) last_growth_ = now;
+    if (long_scale.full_z >= params_.clear_z && long_scale.full_growth >= 0.5 * threshold) {
+      last_growth_ = now;
+    }
     if (now - last_growth_ < window_seconds_) {
-      verdict_ = Verdict{true, full_slope * 3600, full_z};
+      verdict_ = Verdict{true, full.growth_per_hour, full.z};
       return;
     }
   }
-  verdict_ = Verdict{false, full_slope * 3600, full_z};
+  verdict_ = full;
 }
 
 }  // namespace leakwatch::trend

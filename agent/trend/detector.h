@@ -132,9 +132,30 @@ class SeriesDetector {
     double max;
   };
 
+  // The long scale's evidence: every span of the trend window (the whole,
+  // then halves while at least min_span_floors long).
+  struct LongScale {
+    bool fired = false;  // some span shows growth
+    Verdict best;        // of the spans that fired, the one with the highest z
+    double full_z = 0, full_growth = 0, full_slope = 0;  // the whole window's trend
+  };
+
   void Reset();
   void AddFloor(const Floor& floor);
+  // Judges the floors so far as of `now`: regime, long scale, mid scale,
+  // confirmation and hysteresis, into verdict_.
   void Judge(double now);
+  // Starts a new regime at `now` on a step up of the level (see Regime).
+  void UpdateRegime(double now);
+  LongScale LongScaleEvidence(bool early, bool new_regime, double threshold) const;
+  // Whether the span of floors `x` at times `t` (floor `first` on) grew by at
+  // least `threshold` after its largest level shift, still rises and stands at
+  // a new high; `growth` is that growth over the span.
+  bool SpanGrowth(absl::Span<const double> t, absl::Span<const double> x, size_t first,
+                  double threshold, double& growth) const;
+  // Long-scale evidence at `now` that has lasted confirm_time, with the level
+  // above the highest floor of the confirm_time before it began.
+  bool HeldForConfirmTime(double now);
   // The new-high guard for the span starting at floor `first`: true when at
   // least min_history of floors precede the span and the latest two floors
   // exceed the guard_rank-th highest floor before the span (within

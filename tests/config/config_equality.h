@@ -33,6 +33,9 @@ inline void ExpectSameConfig(const Config& actual, const Config& expected) {
       << "sites.histogram_buckets";
   EXPECT_EQ(actual.sites.skip_modules, expected.sites.skip_modules) << "sites.skip_modules";
   EXPECT_EQ(actual.sites.skip_functions, expected.sites.skip_functions) << "sites.skip_functions";
+  EXPECT_EQ(actual.sites.idle_sites, expected.sites.idle_sites) << "sites.idle_sites";
+  EXPECT_EQ(actual.sites.idle_threads, expected.sites.idle_threads) << "sites.idle_threads";
+  EXPECT_EQ(actual.sites.drop_after, expected.sites.drop_after) << "sites.drop_after";
   EXPECT_EQ(actual.intercept.enabled, expected.intercept.enabled) << "intercept.enabled";
   EXPECT_EQ(actual.intercept.mutex, expected.intercept.mutex) << "intercept.mutex";
   EXPECT_EQ(actual.intercept.rwlock, expected.intercept.rwlock) << "intercept.rwlock";

@@ -254,6 +254,24 @@ TEST(ConfigErrorsTest, BadSkipPatternNamesTheKeyAndTheElement) {
             "sites.skip_modules[0]: line 2, column 18: ends with a lone '\\', got \"lib\\\\\"");
 }
 
+TEST(ConfigErrorsTest, BadIdleKeysNameTheKeyTheElementAndTheValue) {
+  EXPECT_EQ(ErrorOf("sites:\n  idle_threads: mc-log\n"),
+            "sites.idle_threads: line 2, column 17: expected a list of glob patterns, got "
+            "\"mc-log\" (write [] for none)");
+  EXPECT_EQ(ErrorOf("sites:\n  idle_sites: [handle_manager, '**']\n"),
+            "sites.idle_sites[1]: line 2, column 32: \"**\" would make every wait idle and "
+            "nothing stuck; name the service thread or its site");
+  EXPECT_EQ(ErrorOf("sampler:\n  interval: 10s\nsites:\n  drop_after: 5s\n"),
+            "sites.drop_after: line 4, column 15: must be 0s (keep every site) or at least "
+            "sampler.interval (10s), got 5s");
+  EXPECT_EQ(ErrorOf("sites:\n  drop_after: 50ms\n"),
+            "sites.drop_after: line 2, column 15: must be 0s (keep every site) or at least "
+            "sampler.interval (5s), got 50ms");
+  EXPECT_EQ(ErrorOf("sites:\n  drop_after: 1 hour\n"),
+            "sites.drop_after: line 2, column 15: \"1 hour\" is not a duration (use 500ms, 15s, "
+            "2m, 1h)");
+}
+
 TEST(ConfigErrorsTest, EscapedBracketAndEmptyListAreValidSkipPatterns) {
   absl::StatusOr<Config> config = ParseConfig(
       "sites:\n  skip_modules: []\n  skip_functions: ['Queue<int>::operator\\[\\](int)']\n");

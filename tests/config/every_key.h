@@ -63,6 +63,16 @@ inline const std::vector<KeyCase>& EveryKey() {
        [](const Config& c) {
          return c.sites.skip_functions == std::vector<std::string>{"my_lock*", "Ns::Lock::*"};
        }},
+      {"sites.idle_sites", "sites:\n  idle_sites: [\"mariadbd+0xe2d6c2\", 'Pool::Wait*']\n",
+       [](const Config& c) {
+         return c.sites.idle_sites == std::vector<std::string>{"mariadbd+0xe2d6c2", "Pool::Wait*"};
+       }},
+      {"sites.idle_threads", "sites:\n  idle_threads: [worker-*]\n",
+       [](const Config& c) {
+         return c.sites.idle_threads == std::vector<std::string>{"worker-*"};
+       }},
+      {"sites.drop_after", "sites:\n  drop_after: 0s\n",
+       [](const Config& c) { return c.sites.drop_after == absl::ZeroDuration(); }},
       {"intercept.enabled", "intercept:\n  enabled: false\n",
        [](const Config& c) { return !c.intercept.enabled; }},
       {"intercept.mutex", "intercept:\n  mutex: false\n",

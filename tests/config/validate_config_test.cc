@@ -100,6 +100,38 @@ TEST(ValidateConfigTest, HistogramBucketsMustBeFewPositiveFiniteAndIncreasing) {
             "sites.histogram_buckets[1]: must be greater than the bound before it (0.5), got 0.25");
 }
 
+TEST(ValidateConfigTest, DropAfterIsZeroOrAtLeastOneSamplerInterval) {
+  EXPECT_EQ(ErrorAfter([](Config& c) { c.sites.drop_after = absl::ZeroDuration(); }), "<valid>");
+  EXPECT_EQ(ErrorAfter([](Config& c) { c.sites.drop_after = absl::Seconds(5); }), "<valid>");
+  EXPECT_EQ(ErrorAfter([](Config& c) { c.sites.drop_after = absl::Seconds(2); }),
+            "sites.drop_after: must be 0s (keep every site) or at least sampler.interval (5s), "
+            "got 2s");
+  EXPECT_EQ(ErrorAfter([](Config& c) { c.sites.drop_after = absl::Seconds(-1); }),
+            "sites.drop_after: must be 0s (keep every site) or more than 0s and at most 30d, got "
+            "-1s");
+  EXPECT_EQ(ErrorAfter([](Config& c) { c.sites.drop_after = absl::Hours(24 * 31); }),
+            "sites.drop_after: must be 0s (keep every site) or more than 0s and at most 30d, got "
+            "31d");
+}
+
+TEST(ValidateConfigTest, IdlePatternsAreCheckedLikeSkipPatterns) {
+  EXPECT_EQ(ErrorAfter([](Config& c) {
+              c.sites.idle_sites = {"pool_wait", "*"};
+            }),
+            "sites.idle_sites[1]: \"*\" would make every wait idle and nothing stuck; name the "
+            "service thread or its site");
+  EXPECT_EQ(ErrorAfter([](Config& c) { c.sites.idle_threads = {"mc-[a"}; }),
+            "sites.idle_threads[0]: has a '[' at offset 3 with no closing ']' (write \\[ for a "
+            "literal '['), got \"mc-[a\"");
+  EXPECT_EQ(ErrorAfter([](Config& c) { c.sites.idle_threads.assign(257, "w"); }),
+            "sites.idle_threads: must list at most 256 patterns, got 257");
+  EXPECT_EQ(ErrorAfter([](Config& c) {
+              c.sites.idle_sites.clear();
+              c.sites.idle_threads.clear();
+            }),
+            "<valid>");
+}
+
 TEST(ValidateConfigTest, DetectorWindowsMustNest) {
   EXPECT_EQ(ErrorAfter([](Config& c) { c.detector.floor_window = absl::Seconds(4); }),
             "detector.floor_window: must be at least sampler.interval (5s), got 4s");

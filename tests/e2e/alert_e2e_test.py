@@ -126,14 +126,21 @@ class Alertmanager:
         harness.stop_process(self.proc, self.log, self.dir)
 
 
+def shortened_rules(tmp):
+    """alerts/leakwatch-rules.yaml with every `for:` cut to 5s, written in
+    `tmp`; returns its path."""
+    rules = os.path.join(tmp, "rules.yaml")
+    with open(rules, "w") as f:
+        subprocess.run([sys.executable, os.path.join(SRC, "tests/alerts/shorten_for.py"),
+                        "--max-for", "5s", os.path.join(SRC, "alerts/leakwatch-rules.yaml")],
+                       stdout=f, check=True)
+    return rules
+
+
 class AlertEndToEndTest(unittest.TestCase):
     def test_timeout_leak_pages_and_dashboards_have_data(self):
         tmp = tempfile.mkdtemp(prefix="leakwatch-e2e-")
-        rules = os.path.join(tmp, "rules.yaml")
-        with open(rules, "w") as f:
-            subprocess.run([sys.executable, os.path.join(SRC, "tests/alerts/shorten_for.py"),
-                            "--max-for", "5s", os.path.join(SRC, "alerts/leakwatch-rules.yaml")],
-                           stdout=f, check=True)
+        rules = shortened_rules(tmp)
         leak_site = harness.demo_site("timeout-send")
         healthy_site = harness.demo_site("work-recv")
         webhook = Webhook()

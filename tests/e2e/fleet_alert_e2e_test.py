@@ -20,7 +20,6 @@ about the leak, and no notification after the fleet alert's first one carries
 an instance alert about that site."""
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "judge"))
 import judge_harness  # noqa: E402
 from judge_harness import harness  # noqa: E402
-from alert_e2e_test import Alertmanager, Webhook  # noqa: E402
+from alert_e2e_test import Alertmanager, Webhook, shortened_rules  # noqa: E402
 from inhibition_e2e_test import alert_states  # noqa: E402
 
 SRC = harness.SOURCE_DIR
@@ -49,11 +48,7 @@ def matches(labels, alertname, site, op="chan_send"):
 class FleetAlertEndToEndTest(unittest.TestCase):
     def test_restarting_leak_pages_once_as_the_fleet_alert(self):
         tmp = tempfile.mkdtemp(prefix="leakwatch-fleet-e2e-")
-        rules = os.path.join(tmp, "rules.yaml")
-        with open(rules, "w") as f:
-            subprocess.run([sys.executable, os.path.join(SRC, "tests/alerts/shorten_for.py"),
-                            "--max-for", "5s", os.path.join(SRC, "alerts/leakwatch-rules.yaml")],
-                           stdout=f, check=True)
+        rules = shortened_rules(tmp)
         site = harness.demo_site("timeout-send")
         webhook = Webhook()
         am = Alertmanager(webhook.port)

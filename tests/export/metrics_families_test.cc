@@ -65,6 +65,30 @@ TEST(MetricFamilies, ThreadLimitIsExportedOnlyWhenKnown) {
   EXPECT_EQ(text.find("leakwatch_os_threads_limit"), std::string::npos) << text;
 }
 
+TEST(MetricFamilies, IdleTasksAreExportedOnlyAtSitesWithIdleWaits) {
+  Snapshot s = MakeSnapshot();
+  Snapshot::Site idle = s.sites[0];
+  idle.site = "handle_manager+0xe0";
+  idle.op = Op::kCondvar;
+  idle.blocked = 1;
+  idle.stuck = 0;
+  idle.idle = 1;
+  s.sites.push_back(idle);
+  const std::string text = prometheus::TextSerializer().Serialize(exporter::SnapshotToFamilies(s));
+  EXPECT_NE(text.find("# TYPE leakwatch_idle_tasks gauge\nleakwatch_idle_tasks{op=\"condvar\","
+                      "site=\"handle_manager+0xe0\"} 1\n#"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("leakwatch_stuck_tasks{op=\"condvar\",site=\"handle_manager+0xe0\"} 0"),
+            std::string::npos);
+  EXPECT_NE(text.find("leakwatch_blocked_tasks{op=\"condvar\",site=\"handle_manager+0xe0\"} 1"),
+            std::string::npos);
+  // No idle wait anywhere: no family at all.
+  const std::string none =
+      prometheus::TextSerializer().Serialize(exporter::SnapshotToFamilies(MakeSnapshot()));
+  EXPECT_EQ(none.find("leakwatch_idle_tasks"), std::string::npos) << none;
+}
+
 TEST(MetricFamilies, LabelValuesAreEscaped) {
   Snapshot s = MakeSnapshot();
   s.sites[0].site = "weird \"name\"\\with\nnewline";

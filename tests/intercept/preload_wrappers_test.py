@@ -27,14 +27,10 @@ import time
 import unittest
 import urllib.request
 
+from preloaded import free_port, preloaded_env, write_config
+
 ARGS = None
 TIMEOUT = 60  # a hang, not a slow run
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def children_of(pid):
@@ -114,12 +110,8 @@ class Wrapped:
 
     def __init__(self, argv, port, extra_env=None):
         self.dir = tempfile.TemporaryDirectory()
-        config = os.path.join(self.dir.name, "leakwatch.yaml")
-        with open(config, "w") as f:
-            f.write("exporter:\n  listen: 127.0.0.1:%d\nsampler:\n  interval: 100ms\n" % port)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("LEAKWATCH_") and k != "LD_PRELOAD"}
-        env.update(LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=config, **(extra_env or {}))
+        config = write_config(os.path.join(self.dir.name, "leakwatch.yaml"), port)
+        env = preloaded_env(ARGS.preload, config, **(extra_env or {}))
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
@@ -222,12 +214,9 @@ class StderrOfItsOwn(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp, socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
-            config = os.path.join(tmp, "leakwatch.yaml")
-            with open(config, "w") as f:
-                f.write("exporter:\n  listen: 127.0.0.1:%d\n" % taken.getsockname()[1])
-            env = {k: v for k, v in os.environ.items()
-                   if not k.startswith("LEAKWATCH_") and k != "LD_PRELOAD"}
-            env.update(LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=config)
+            config = write_config(os.path.join(tmp, "leakwatch.yaml"), taken.getsockname()[1],
+                                  sampler=False)
+            env = preloaded_env(ARGS.preload, config)
             # Its own stderr: the start fails, and says so.
             run = subprocess.run([ARGS.stderr_swap, "-"], env=env, capture_output=True,
                                  text=True, timeout=TIMEOUT)

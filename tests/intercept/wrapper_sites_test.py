@@ -18,7 +18,6 @@ Usage: wrapper_sites_test.py --preload SO --program BIN [--python PYTHON3]
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,14 +25,10 @@ import time
 import unittest
 import urllib.request
 
+from preloaded import free_port, preloaded_env, write_config
+
 ARGS = None
 TIMEOUT = 60  # a hang, not a slow run
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fetch(port, debug):
@@ -53,12 +48,8 @@ class Run:
 
     def __init__(self, cmd, sites_yaml, tmp):
         self.port = free_port()
-        config = os.path.join(tmp, "leakwatch-%d.yaml" % self.port)
-        with open(config, "w") as f:
-            f.write("exporter:\n  listen: 127.0.0.1:%d\nsampler:\n  interval: 100ms\n" % self.port)
-            f.write(sites_yaml)
-        env = dict(os.environ, LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=config)
-        env.pop("LEAKWATCH_START", None)
+        config = write_config(os.path.join(tmp, "leakwatch-%d.yaml" % self.port), self.port, sites_yaml)
+        env = preloaded_env(ARGS.preload, config)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env)
 

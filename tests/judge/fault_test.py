@@ -171,12 +171,14 @@ class FaultTest(unittest.TestCase):
             password.write("pa:ss\n")
             password.flush()
             code, _, _, err = judge_harness.run_once(
-                self.proxy.url("ok"), "--header=X-Scope-OrgID: tenant-a", "--header", "X-Extra: 2",
-                f"--bearer-token-file={token.name}")
+                self.proxy.url("ok"), "--header=X-Scope-OrgID: tenant-a|tenant-b", "--header", "X-Extra: 2",
+                "--header=Accept-Language: de, en;q=0.5", f"--bearer-token-file={token.name}")
             self.assertEqual(code, 0, err)
             headers = self.proxy.headers["ok"]
-            self.assertEqual(headers.get("X-Scope-OrgID"), "tenant-a")
+            self.assertEqual(headers.get("X-Scope-OrgID"), "tenant-a|tenant-b")
             self.assertEqual(headers.get("X-Extra"), "2")
+            # Each --header is one value, commas included.
+            self.assertEqual(headers.get("Accept-Language"), "de, en;q=0.5")
             self.assertEqual(headers.get("Authorization"), "Bearer s3cret-token")
             self.assertEqual(headers.get("Content-Type"), "application/x-www-form-urlencoded")
             code, _, _, err = judge_harness.run_once(
@@ -266,7 +268,10 @@ class FaultTest(unittest.TestCase):
             (["--prometheus=http://x", "--basic-auth-user=u"], "go together"),
             (["--prometheus=http://x", "--bearer-token-file=/nonexistent"], "cannot read --bearer-token-file"),
             (["--prometheus=http://x", "--no-such-flag=1"], "unknown flag --no-such-flag"),
-            (["--prometheus=http://x", "--threads=many"], "--threads=many"),
+            (["--prometheus=http://x", "--threads=many"], "--threads: \"many\" is not an integer"),
+            (["--prometheus=http://x", "--once=maybe"], "--once: \"maybe\" is not true or false"),
+            (["--prometheus=http://x", "--header"], "--header needs a value"),
+            (["--prometheus=http://x", "--threads=0"], "--threads must be 1..64"),
             (["--prometheus=http://x", "--interval=0s"], "--interval must be positive"),
             (["--prometheus"], "--prometheus needs a value"),
             (["--prometheus=http://x", "extra"], "unexpected argument \"extra\""),
@@ -274,8 +279,21 @@ class FaultTest(unittest.TestCase):
             import subprocess
             proc = subprocess.run([judge_harness.JUDGE, *args], capture_output=True, text=True, timeout=30)
             self.assertEqual(proc.returncode, 2, f"{args}: {proc.stderr}")
+            # One line, the tools' shape: "<tool>: <message> (see --help)".
             self.assertTrue(proc.stderr.startswith("leakwatch-judge: "), proc.stderr)
+            self.assertTrue(proc.stderr.endswith(" (see --help)\n"), proc.stderr)
+            self.assertEqual(proc.stderr.count("\n"), 1, proc.stderr)
             self.assertIn(message, proc.stderr)
+
+    def test_help_is_generated_from_the_flags(self):
+        import subprocess
+        proc = subprocess.run([judge_harness.JUDGE, "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue(proc.stdout.startswith("usage: leakwatch-judge --prometheus=URL [flags]\n"), proc.stdout)
+        for line in ["  --prometheus URL", "  --header 'NAME: VALUE'", "  --group-by LABELS",
+                     "  --query-gzip ", "  --help                  this text", "Exit status: 2 on bad usage"]:
+            self.assertIn(line, proc.stdout)
+        self.assertNotIn("flagfile", proc.stdout)
 
     def test_bad_config_exits_2_naming_the_key(self):
         """--config takes a leakwatch YAML config through the agent's own config

@@ -29,9 +29,11 @@
 #include "absl/strings/str_split.h"
 #include "fleet_eval.h"
 #include "fleet_scenarios.h"
+#include "oracle_args.h"
 
 namespace {
 
+namespace oracleargs = ::leakwatch::oracleargs;
 using leakwatch::judgetest::FleetScenario;
 using leakwatch::judgetest::GenerateGridScenario;
 
@@ -68,45 +70,17 @@ std::vector<double> Statistic(const FleetScenario& s, double every) {
   return z;
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-int Usage(const char* why) {
-  std::fprintf(stderr,
-               "fleet_oracle_bound: %s\nusage: fleet_oracle_bound [--seeds A-B] [--per-cell N] "
-               "[--every-minutes M]\n",
-               why);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   int first_seed = 2, last_seed = 5, per_cell = 5, every_minutes = 10;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (i + 1 >= argc) return Usage(("missing value after " + arg).c_str());
-    const std::string value = argv[++i];
-    if (arg == "--seeds") {
-      std::vector<std::string> parts = absl::StrSplit(value, '-');
-      if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &first_seed) ||
-          !absl::SimpleAtoi(parts[1], &last_seed) || first_seed > last_seed) {
-        return Usage("--seeds wants A-B");
-      }
-    } else if (arg == "--per-cell") {
-      if (!absl::SimpleAtoi(value, &per_cell) || per_cell < 1) {
-        return Usage("--per-cell wants a positive integer");
-      }
-    } else if (arg == "--every-minutes") {
-      if (!absl::SimpleAtoi(value, &every_minutes) || every_minutes < 1) {
-        return Usage("--every-minutes wants a positive integer");
-      }
-    } else {
-      return Usage(("unknown option " + arg).c_str());
-    }
+  if (!oracleargs::ParseArgs(
+          argc, argv, "fleet_oracle_bound",
+          "fleet_oracle_bound [--seeds A-B] [--per-cell N] [--every-minutes M]", first_seed,
+          last_seed,
+          {{"--per-cell", &per_cell, 1, 1 << 30, "a positive integer"},
+           {"--every-minutes", &every_minutes, 1, 1 << 30, "a positive integer"}})) {
+    return 2;
   }
   const double every = every_minutes * 60.0;
   constexpr int kDays = 4;
@@ -150,8 +124,8 @@ int main(int argc, char** argv) {
             }
           }
         }
-        const double oracle = Median(latency);
-        const double judge = Median(judge_latency);
+        const double oracle = oracleargs::Median(latency);
+        const double judge = oracleargs::Median(judge_latency);
         std::printf(
             "| %.0f | %d | %s | %.1f | %d/%d | %.2f | %.2f | %s | %s |\n", rate * 100, n,
             p > 0 ? std::to_string(static_cast<int>(p)).c_str() : "never", threshold, found, total,

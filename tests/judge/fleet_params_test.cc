@@ -20,19 +20,7 @@ namespace leakwatch::judge {
 namespace {
 
 void ExpectSameFleetParams(const FleetParams& got, const FleetParams& want) {
-  EXPECT_EQ(got.lookback_seconds, want.lookback_seconds);
-  EXPECT_EQ(got.step_seconds, want.step_seconds);
-  EXPECT_EQ(got.max_gap_seconds, want.max_gap_seconds);
-  EXPECT_EQ(got.smooth_seconds, want.smooth_seconds);
-  EXPECT_EQ(got.min_warmup_seconds, want.min_warmup_seconds);
-  EXPECT_EQ(got.max_warmup_seconds, want.max_warmup_seconds);
-  EXPECT_EQ(got.warmup_bin_seconds, want.warmup_bin_seconds);
-  EXPECT_EQ(got.warmup_min_bins, want.warmup_min_bins);
-  EXPECT_EQ(got.warmup_z, want.warmup_z);
-  EXPECT_EQ(got.reference_seconds, want.reference_seconds);
-  EXPECT_EQ(got.walk_z, want.walk_z);
-  EXPECT_EQ(got.mature_z, want.mature_z);
-  EXPECT_EQ(trend::FormatParams(got.detector), trend::FormatParams(want.detector));
+  EXPECT_EQ(FormatFleetParams(got), FormatFleetParams(want));
 }
 
 TEST(FleetParamsForDetectorTest, ProductionWindowsGiveTheDefaults) {

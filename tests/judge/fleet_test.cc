@@ -135,6 +135,33 @@ TEST(SetFleetParamTest, SetsFleetFieldsAndDetectorParams) {
   EXPECT_TRUE(ValidateFleetParams(p).ok());
 }
 
+TEST(FleetParamFieldsTest, EachFieldIsSetFormattedAndRangeChecked) {
+  for (const FleetParamField& field : FleetParamFields()) {
+    SCOPED_TRACE(field.name);
+    // Set through its name, seen in the format, refused below its range.
+    FleetParams p;
+    const double value = field.min + (field.integer != nullptr ? 7 : 1234.5);
+    ASSERT_TRUE(SetFleetParam(p, absl::StrCat(field.name, "=", value)).ok());
+    EXPECT_NE(FormatFleetParams(p).find(absl::StrCat(field.name, "=", value, "\n")),
+              std::string::npos)
+        << FormatFleetParams(p);
+    EXPECT_NE(FormatFleetParams(p), FormatFleetParams(FleetParams{}));
+    p = FleetParams{};
+    ASSERT_TRUE(SetFleetParam(p, absl::StrCat(field.name, "=", field.min - 1)).ok());
+    const absl::Status s = ValidateFleetParams(p);
+    EXPECT_NE(s.message().find(absl::StrCat("FleetParams.", field.name)), std::string::npos) << s;
+    if (field.real != nullptr) {
+      p = FleetParams{};
+      ASSERT_TRUE(SetFleetParam(p, absl::StrCat(field.name, "=inf")).ok());
+      EXPECT_FALSE(ValidateFleetParams(p).ok());
+    }
+  }
+  // The detector's parameters follow, prefixed.
+  EXPECT_NE(FormatFleetParams(FleetParams{}).find("\ndetector.trend_window=6h\n"),
+            std::string::npos)
+      << FormatFleetParams(FleetParams{});
+}
+
 TEST(SetFleetParamTest, BadAssignmentsNameWhatIsWrong) {
   FleetParams p;
   absl::Status s = SetFleetParam(p, "walk_z");

@@ -51,6 +51,19 @@ TEST(ConsoleRender, SitesAreWorstFirstAndIdleOnesAreLeftOut) {
   EXPECT_EQ(Row(frame, "idle.cc:5"), std::string::npos) << frame;
 }
 
+TEST(ConsoleRender, ExpectedIdleWaitsAreShownAsIdleNotStuck) {
+  v1::Snapshot s;
+  s.set_tasks_total(20);
+  AddSite(s, "a.cc:1", 3, 3);
+  AddSite(s, "handle_manager+0xe0", 12, 0)->set_idle(12);
+  const std::string frame = Render(s, RenderOptions{"host:1", 20, 120});
+  EXPECT_NE(frame.find("blocked 15  stuck 3 (idle 12)  os threads"), std::string::npos) << frame;
+  const size_t row = Row(frame, "handle_manager+0xe0");
+  ASSERT_NE(row, std::string::npos) << frame;
+  const std::string line = frame.substr(row + 1, frame.find('\n', row + 1) - row - 1);
+  EXPECT_TRUE(line.ends_with("idle 12")) << line;
+}
+
 TEST(ConsoleRender, TopLimitsTheRowsAndLongSitesKeepBothEnds) {
   v1::Snapshot s;
   for (int i = 0; i < 5; ++i) AddSite(s, "s" + std::to_string(i) + ".cc:1", 5 - i, 0);

@@ -18,11 +18,7 @@
 namespace leakwatch {
 namespace {
 
-using ::leakwatch::testing_sync::FindSite;
-using ::leakwatch::testing_sync::FinishedWaits;
-using ::leakwatch::testing_sync::LineSite;
-using ::leakwatch::testing_sync::PollForSite;
-using ::leakwatch::testing_sync::WaitUntilBlocked;
+using namespace ::leakwatch::testing_sync;  // NOLINT: the suite's helpers (site_polling.h)
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;

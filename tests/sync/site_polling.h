@@ -65,6 +65,10 @@ inline bool WaitUntilBlocked(const std::string& label, Op op, int64_t blocked) {
       .has_value();
 }
 
+// The durations the tests wait with.
+using std::chrono::hours;
+using std::chrono::milliseconds;
+
 }  // namespace leakwatch::testing_sync
 
 #endif  // LEAKWATCH_TESTS_SYNC_SITE_POLLING_H_

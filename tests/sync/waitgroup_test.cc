@@ -16,12 +16,7 @@
 namespace leakwatch {
 namespace {
 
-using ::leakwatch::testing_sync::FindSite;
-using ::leakwatch::testing_sync::FinishedWaits;
-using ::leakwatch::testing_sync::LineSite;
-using ::leakwatch::testing_sync::WaitUntilBlocked;
-using std::chrono::hours;
-using std::chrono::milliseconds;
+using namespace ::leakwatch::testing_sync;  // NOLINT: the suite's helpers (site_polling.h)
 
 TEST(WaitGroupTest, WaitOnZeroCounterReturnsWithoutRecordingAWait) {
   WaitGroup wg;

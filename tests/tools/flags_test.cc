@@ -17,6 +17,7 @@ ABSL_FLAG(int, top, 20, "rows to show");
 ABSL_FLAG(bool, print_params, false, "print and exit");
 ABSL_FLAG(absl::Duration, interval, absl::Seconds(1), "refresh period");
 ABSL_FLAG(std::vector<std::string>, set, {}, "<NAME=VALUE> one override (repeatable)");
+ABSL_FLAG(leakwatch::tools::RepeatedFlag, header, {}, "<'NAME: VALUE'> a header (repeatable)");
 
 namespace leakwatch::tools {
 namespace {
@@ -67,6 +68,33 @@ TEST(ToolFlagsTest, AListFlagCollectsEveryOccurrence) {
   EXPECT_EQ(absl::GetFlag(FLAGS_set), (std::vector<std::string>{"a=1", "b=2", "c=3"}));
 }
 
+TEST(ToolFlagsTest, ARepeatedFlagKeepsEveryValueWholeCommasIncluded) {
+  absl::FlagSaver restore;
+  ASSERT_TRUE(Parse({"--header=X-Scope-OrgID: a,b", "--header", "Accept: x, y", "--header="}).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_header).values,
+            (std::vector<std::string>{"X-Scope-OrgID: a,b", "Accept: x, y", ""}));
+  // A later parse starts the list anew; one without the flag leaves it as it was.
+  ASSERT_TRUE(Parse({"--header", "One: 1"}).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_header).values, std::vector<std::string>{"One: 1"});
+  absl::FlagSaver inner;
+  ASSERT_TRUE(Parse({}).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_header).values, std::vector<std::string>{"One: 1"});
+}
+
+TEST(ToolFlagsTest, ARepeatedFlagsTextFormRoundTrips) {
+  for (const std::vector<std::string>& values :
+       std::vector<std::vector<std::string>>{{}, {""}, {"a,b"}, {"a", "", "c, d"}}) {
+    RepeatedFlag parsed;
+    std::string error;
+    ASSERT_TRUE(AbslParseFlag(AbslUnparseFlag(RepeatedFlag{values}), &parsed, &error));
+    EXPECT_EQ(parsed.values, values);
+  }
+  RepeatedFlag single;
+  std::string error;
+  ASSERT_TRUE(AbslParseFlag("X: a,b", &single, &error));
+  EXPECT_EQ(single.values, std::vector<std::string>{"X: a,b"});
+}
+
 TEST(ToolFlagsTest, DashAloneAndAfterDoubleDashAreArguments) {
   absl::FlagSaver restore;
   absl::StatusOr<ParsedArgs> parsed = Parse({"-"});
@@ -114,6 +142,8 @@ TEST(ToolFlagsTest, UsageTextIsGeneratedFromTheFlags) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("  --set NAME=VALUE"), std::string::npos) << text;
+  EXPECT_NE(text.find("  --header 'NAME: VALUE'  a header (repeatable)\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("  --help                  this text\n\nExit status"), std::string::npos)
       << text;
   EXPECT_EQ(text.find("flagfile"), std::string::npos) << text;

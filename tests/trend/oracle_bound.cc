@@ -27,10 +27,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "oracle_args.h"
 #include "scenarios.h"
 
 namespace {
 
+namespace oracleargs = ::leakwatch::oracleargs;
 using leakwatch::trendtest::GenerateScenario;
 using leakwatch::trendtest::Scenario;
 
@@ -79,45 +81,16 @@ std::vector<double> Statistic(const Scenario& s, const Filter& f) {
   return z;
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-int Usage(const char* why) {
-  std::fprintf(stderr,
-               "trend_oracle_bound: %s\nusage: trend_oracle_bound [--seeds A-B] "
-               "[--per-family N] [--ramp MINUTES]\n",
-               why);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   int first_seed = 2, last_seed = 9, per_family = 100, ramp = 180;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (i + 1 >= argc) return Usage(("missing value after " + arg).c_str());
-    const std::string value = argv[++i];
-    if (arg == "--seeds") {
-      std::vector<std::string> parts = absl::StrSplit(value, '-');
-      if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &first_seed) ||
-          !absl::SimpleAtoi(parts[1], &last_seed) || first_seed > last_seed) {
-        return Usage("--seeds wants A-B");
-      }
-    } else if (arg == "--per-family") {
-      if (!absl::SimpleAtoi(value, &per_family) || per_family < 1) {
-        return Usage("--per-family wants a positive integer");
-      }
-    } else if (arg == "--ramp") {
-      if (!absl::SimpleAtoi(value, &ramp) || ramp < 10 || ramp > 600) {
-        return Usage("--ramp wants minutes between 10 and 600");
-      }
-    } else {
-      return Usage(("unknown option " + arg).c_str());
-    }
+  if (!oracleargs::ParseArgs(argc, argv, "trend_oracle_bound",
+                             "trend_oracle_bound [--seeds A-B] [--per-family N] [--ramp MINUTES]",
+                             first_seed, last_seed,
+                             {{"--per-family", &per_family, 1, 1 << 30, "a positive integer"},
+                              {"--ramp", &ramp, 10, 600, "minutes between 10 and 600"}})) {
+    return 2;
   }
   const Filter filter = RampFilter(ramp);
   double threshold = 0;
@@ -156,7 +129,7 @@ int main(int argc, char** argv) {
       }
     }
     std::printf("%-10s recall %.2f, median latency %.2f h\n", family,
-                static_cast<double>(found) / total, Median(latency));
+                static_cast<double>(found) / total, oracleargs::Median(latency));
   }
   return 0;
 }

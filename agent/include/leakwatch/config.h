@@ -103,6 +103,29 @@ struct Config {
                                                "psi_prlock_*",
                                                "psi_cond_*",
                                                "rw_pr_*"};
+    // Expected idle waits: service threads, connection caches and pool
+    // workers that wait for work for as long as the process runs. A wait
+    // longer than tasks.stuck_after is idle, not stuck, when its site matches
+    // one of idle_sites or its thread's name matches one of idle_threads (glob
+    // patterns as above). idle_sites match the site label
+    // ("handle_manager+0xe0", "mariadbd+0xe2d6c2", "src/pool.cc:42") and the
+    // label's function part before "+0x" ("handle_manager"); idle_threads
+    // the name set with pthread_setname_np or prctl ("mc-slabmaint"). Idle
+    // waits still count in leakwatch_blocked_tasks and show in the task dump;
+    // they count in leakwatch_idle_tasks instead of leakwatch_stuck_tasks, so
+    // neither alerts nor the leak detector see them. Setting a list replaces
+    // its defaults (MariaDB's and memcached's service threads, listed in
+    // config/leakwatch.yaml).
+    std::vector<std::string> idle_sites = {"handle_manager", "slave_deadlock_handler",
+                                           "do_handle_one_connection*",
+                                           "tpool::thread_pool_generic::wait_for_tasks*"};
+    std::vector<std::string> idle_threads = {"mc-assocmaint", "mc-itemcrawler", "mc-log",
+                                             "mc-lrumaint",   "mc-slabmaint",   "mc-idletimeout",
+                                             "mc-ext-*"};
+    // A site with no task blocked there and no wait finished there for this
+    // long is left out of the export (its series end) until a task waits
+    // there again. Zero keeps every site.
+    absl::Duration drop_after = absl::Hours(1);
   };
   struct Intercept {
     bool enabled = true;

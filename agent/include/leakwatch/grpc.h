@@ -1,5 +1,11 @@
 // leakwatch/grpc.h — gRPC servers: RPCs as tasks, and the introspection service.
 //
+// Its implementation is agent/rpc (libleakwatch_grpc): the RPC interceptor and
+// the introspection service over leakwatch.proto. agent/rpc may include the
+// standard library, abseil, gRPC, protobuf (its generated leakwatch.pb.h) and
+// the public leakwatch/ headers; the agent finds it at Start(), so nothing
+// below it links gRPC.
+//
 // Link `leakwatch::grpc` (libleakwatch_grpc) for both.
 //
 // RPC tracking. Every RPC a server handles becomes a leakwatch task of kind

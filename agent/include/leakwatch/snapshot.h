@@ -42,8 +42,9 @@ struct Snapshot {
   struct Site {
     std::string site;  // "path:line" or "function+0xOFFSET" or "other"
     Op op = Op::kOther;
-    int64_t blocked = 0;              // tasks blocked here now
-    int64_t stuck = 0;                // of those, blocked longer than tasks.stuck_after
+    int64_t blocked = 0;  // tasks blocked here now
+    int64_t stuck = 0;    // of those, blocked longer than tasks.stuck_after
+    int64_t idle = 0;     // blocked longer than tasks.stuck_after, at an expected idle wait
     double oldest_wait_seconds = 0;   // longest current wait here; 0 when none
     int64_t deadlocked = 0;           // tasks here in a proven deadlock
     bool leak_suspected = false;      // detector verdict on `stuck`
@@ -61,6 +62,7 @@ struct Snapshot {
     Op op = Op::kOther;
     double wait_seconds = 0;
     bool deadlocked = false;
+    bool idle = false;  // blocked longer than tasks.stuck_after at an expected idle wait
     std::vector<std::string> stack;  // symbolized frames, innermost first, if captured
   };
 

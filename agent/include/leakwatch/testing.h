@@ -1,5 +1,9 @@
 // leakwatch/testing.h — fail a GoogleTest test that leaks a task.
 //
+// Its implementation is agent/testing (libleakwatch_testing, and
+// leakwatch::testing_main): it may include the standard library, abseil,
+// GoogleTest and the public leakwatch/ headers only.
+//
 // The C++ counterpart of Go's goleak. `VerifyNone()` checks that no task is
 // alive beyond the ones that should be, and its failure message says where each
 // leaked task waits, like goleak's stack dump:

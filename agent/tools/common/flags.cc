@@ -110,18 +110,41 @@ absl::Status SetFlag(const Usage& usage, int argc, char** argv, int& i,
   }
   if (flag == nullptr) return Bad(absl::StrCat("unknown flag ", argv[i]));
   const std::string shown = Shown(usage, flag->Name());
-  // A list flag collects every occurrence.
-  if (flag->IsOfType<std::vector<std::string>>() && !seen.insert(shown).second) {
-    value = absl::StrCat(flag->CurrentValue(), ",", value);
+  // A list flag collects every occurrence: a RepeatedFlag each value whole, a
+  // std::vector<std::string> the items of each comma list.
+  const bool again = !seen.insert(shown).second;
+  std::string text = value;
+  if (flag->IsOfType<RepeatedFlag>()) {
+    text = absl::StrCat(again ? flag->CurrentValue() : "", value, absl::string_view("\0", 1));
+  } else if (flag->IsOfType<std::vector<std::string>>() && again) {
+    text = absl::StrCat(flag->CurrentValue(), ",", value);
   }
   std::string error;
-  if (!flag->ParseFrom(value, &error)) {
+  if (!flag->ParseFrom(text, &error)) {
     return Bad(absl::StrCat("--", shown, ": \"", value, "\" is not ", KindOf(*flag).expected));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+bool AbslParseFlag(absl::string_view text, RepeatedFlag* flag, std::string* /*error*/) {
+  flag->values.clear();
+  while (!text.empty()) {
+    const size_t end = text.find('\0');
+    flag->values.emplace_back(text.substr(0, end));
+    text.remove_prefix(end == absl::string_view::npos ? text.size() : end + 1);
+  }
+  return true;
+}
+
+std::string AbslUnparseFlag(const RepeatedFlag& flag) {
+  std::string text;
+  for (const std::string& value : flag.values) {
+    absl::StrAppend(&text, value, absl::string_view("\0", 1));
+  }
+  return text;
+}
 
 absl::StatusOr<ParsedArgs> ParseFlags(int argc, char** argv, const Usage& usage) {
   ParsedArgs parsed;

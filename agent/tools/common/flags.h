@@ -1,6 +1,11 @@
 // tools/common/flags.h — command-line flags for leakwatch's tools, on absl
 // flags, with one help format, one error shape and one set of exit codes.
 //
+// agent/tools holds the programs: leakwatch-trend (tools/trend), leakwatch-console
+// (tools/console), leakwatch-demo (tools/demo), each over the layers it needs,
+// and tools/common, this flags library, which they and leakwatch-judge's main
+// share. A tool may include any layer; no layer includes a tool.
+//
 // A tool defines its flags with ABSL_FLAG in its main file and hands argv to
 // ParseFlagsOrExit with a Usage. Only the flags defined in that file are
 // accepted; `--help` (or `-h`) prints a text generated from them and exits 0;
@@ -17,9 +22,11 @@
 //
 // Syntax: `--name=value` or `--name value`; a boolean flag is `--name`,
 // `--name=true|false` or `--noname`; `-` and `_` are the same in names, and
-// one leading dash does as well as two. A flag of type std::vector<std::string>
-// collects every occurrence (`--set a=1 --set b=2`). `--` ends the flags;
-// `-` alone is an argument (standard input).
+// one leading dash does as well as two. A flag of type RepeatedFlag collects
+// every occurrence, each one value taken whole (`--header='Accept: a, b'
+// --header='X-Scope-OrgID: t'`); one of type std::vector<std::string> is a
+// comma-separated list, and each occurrence adds its items (`--set a=1,b=2
+// --set c=3`). `--` ends the flags; `-` alone is an argument (standard input).
 //
 // Thread-safety: parse once, from main, before other threads start.
 
@@ -33,6 +40,19 @@
 #include "absl/strings/string_view.h"
 
 namespace leakwatch::tools {
+
+// The value of a flag that may be given many times: every occurrence, in
+// order, never split (a header value may hold commas).
+//   ABSL_FLAG(leakwatch::tools::RepeatedFlag, header, {}, "... (repeatable)");
+//   for (const std::string& h : absl::GetFlag(FLAGS_header).values) ...
+struct RepeatedFlag {
+  std::vector<std::string> values;
+};
+// absl's text form of the list: each value followed by a NUL byte, which no
+// command-line argument can hold (a text without a final NUL is one more
+// value, so a single value parses as itself).
+bool AbslParseFlag(absl::string_view text, RepeatedFlag* flag, std::string* error);
+std::string AbslUnparseFlag(const RepeatedFlag& flag);
 
 // Exit codes shared by every tool.
 inline constexpr int kExitFailure = 1;  // the work failed (unreachable target, I/O)

@@ -45,8 +45,10 @@ std::string FormatAge(double seconds) {
   return absl::StrFormat("%dd%02dh", s / 86400, s % 86400 / 3600);
 }
 
-std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
-  std::string out;
+namespace {
+
+// The header lines: process, totals, and what is suspected.
+void AppendSummary(const v1::Snapshot& snap, const RenderOptions& options, std::string& out) {
   const double now = static_cast<double>(snap.taken_at_unix_nanos()) / 1e9;
   const std::time_t when = static_cast<std::time_t>(now);
   std::tm tm{};
@@ -56,20 +58,21 @@ std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
   absl::StrAppendFormat(&out, "leakwatch %s  %s  pid %d  up %s  %s\n", snap.version(),
                         options.target, snap.pid(),
                         FormatAge(now - snap.process_start_time_seconds()), clock);
-  int64_t blocked = 0, stuck = 0, deadlocked = 0;
+  int64_t blocked = 0, stuck = 0, idle = 0, deadlocked = 0;
   int leaky_sites = 0, leaky_kinds = 0;
   for (const v1::Site& s : snap.sites()) {
     blocked += s.blocked();
     stuck += s.stuck();
+    idle += s.idle();
     deadlocked += s.deadlocked();
     leaky_sites += s.leak_suspected() ? 1 : 0;
   }
   for (const v1::Kind& k : snap.kinds()) leaky_kinds += k.leak_suspected() ? 1 : 0;
-  absl::StrAppendFormat(&out,
-                        "tasks %d  blocked %d  stuck %d  os threads %s  sites %d (%d dropped)\n",
-                        snap.tasks_total(), blocked, stuck,
-                        snap.os_threads() < 0 ? "?" : absl::StrCat(snap.os_threads()),
-                        snap.sites_in_use(), snap.sites_dropped_total());
+  absl::StrAppendFormat(
+      &out, "tasks %d  blocked %d  stuck %d%s  os threads %s  sites %d (%d dropped)\n",
+      snap.tasks_total(), blocked, stuck, idle > 0 ? absl::StrCat(" (idle ", idle, ")") : "",
+      snap.os_threads() < 0 ? "?" : absl::StrCat(snap.os_threads()), snap.sites_in_use(),
+      snap.sites_dropped_total());
   if (leaky_sites + leaky_kinds > 0 || deadlocked > 0) {
     std::vector<std::string> parts;
     if (leaky_sites > 0)
@@ -78,7 +81,10 @@ std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
     if (deadlocked > 0) parts.push_back(absl::StrCat(deadlocked, " task(s) deadlocked"));
     absl::StrAppend(&out, "!! ", absl::StrJoin(parts, ", "), "\n");
   }
+}
 
+// The table of task kinds.
+void AppendKinds(const v1::Snapshot& snap, std::string& out) {
   absl::StrAppendFormat(&out, "\n%-24s %8s %11s %10s %10s %10s  %s\n", "KIND", "LIVE", "LONG-LIVED",
                         "OLDEST", "STARTED", "FINISHED", "LEAK");
   for (const v1::Kind& k : snap.kinds()) {
@@ -87,7 +93,10 @@ std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
         FormatAge(k.oldest_age_seconds()), k.started_total(), k.finished_total(),
         k.leak_suspected() ? absl::StrFormat("yes %+.1f/h", k.leak_growth_per_hour()) : "");
   }
+}
 
+// The table of sites with blocked, deadlocked or leaking tasks, worst first.
+void AppendSites(const v1::Snapshot& snap, const RenderOptions& options, std::string& out) {
   std::vector<const v1::Site*> sites;
   for (const v1::Site& s : snap.sites()) {
     if (s.blocked() > 0 || s.deadlocked() > 0 || s.leak_suspected()) sites.push_back(&s);
@@ -107,12 +116,23 @@ std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
         &out, "%-*s %-9s %7d %7d %10s %8s  %s\n", site_width, Fit(s.site(), site_width), s.op(),
         s.blocked(), s.stuck(), FormatAge(s.oldest_wait_seconds()),
         s.deadlocked() > 0 ? absl::StrCat(s.deadlocked()) : "",
-        s.leak_suspected() ? absl::StrFormat("yes %+.1f/h", s.leak_growth_per_hour()) : "");
+        s.leak_suspected() ? absl::StrFormat("yes %+.1f/h", s.leak_growth_per_hour())
+        : s.idle() > 0     ? absl::StrCat("idle ", s.idle())
+                           : "");
   }
   if (sites.size() > shown) {
     absl::StrAppendFormat(&out, "... and %d more site(s) with blocked tasks\n",
                           sites.size() - shown);
   }
+}
+
+}  // namespace
+
+std::string Render(const v1::Snapshot& snap, const RenderOptions& options) {
+  std::string out;
+  AppendSummary(snap, options, out);
+  AppendKinds(snap, out);
+  AppendSites(snap, options, out);
   return out;
 }
 
