@@ -21,10 +21,10 @@
 #include "core/read_snapshot.h"
 #include "core/sites.h"
 #include "export/dump.h"
-#include "export/http_server.h"
 #include "export/metrics.h"
 #include "export/site_activity.h"
 #include "export/verdicts.h"
+#include "http/http_server.h"
 #include "leakwatch/snapshot.h"
 #include "prometheus/collectable.h"
 #include "prometheus/text_serializer.h"
@@ -94,7 +94,7 @@ struct Agent {
   bool stop_requested = false;
 
   std::thread sampler;
-  std::unique_ptr<exporter::HttpServer> server;
+  std::unique_ptr<http::HttpServer> server;
   StopIntrospectionFn stop_introspection = nullptr;  // set while it serves
   exporter::VerdictBoard verdicts;
   exporter::SiteActivity activity;  // drops quiet sites (sites.drop_after)
@@ -181,12 +181,21 @@ absl::Status Start(const Config& config) {
     // interposed sites (core/debuginfo.h). It outlives Stop, idle.
     core::StartSymbolizer(config.sites.debug_dirs);
     if (config.exporter.enabled) {
-      exporter::HttpServer::Handlers handlers;
-      handlers.metrics = [] {
+      http::Routes routes;
+      routes.metrics_path = config.exporter.path;
+      routes.debug_endpoint = config.exporter.debug_endpoint;
+      routes.metrics = [] {
         return prometheus::TextSerializer().Serialize(Collector()->Collect());
       };
-      handlers.dump = [](int debug) { return DumpTasks(debug); };
-      auto server = exporter::HttpServer::Start(config.exporter, std::move(handlers));
+      routes.dump = [](int debug) { return DumpTasks(debug); };
+      http::HttpServer::Options options;
+      options.listen = config.exporter.listen;
+      options.basic_auth_username = config.exporter.basic_auth.username;
+      options.basic_auth_password_file = config.exporter.basic_auth.password_file;
+      options.tls_cert_file = config.exporter.tls.cert_file;
+      options.tls_key_file = config.exporter.tls.key_file;
+      options.on_thread_start = [] { core::MarkAgentThread(); };  // never adopted by hooks
+      auto server = http::HttpServer::Start(options, std::move(routes));
       if (!server.ok()) return server.status();
       a.server = std::move(*server);
     }

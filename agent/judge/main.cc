@@ -2,7 +2,6 @@
 // process lifetimes from the history Prometheus keeps, and serves the verdicts
 // as leakwatch_judge_* metrics. See --help and the README.
 
-#include <prometheus/exposer.h>
 #include <prometheus/text_serializer.h>
 #include <signal.h>
 
@@ -30,6 +29,7 @@
 #include "config/detector_params.h"
 #include "config/duration.h"
 #include "config/listen_address.h"
+#include "http/http_server.h"
 #include "judge/fleet.h"
 #include "judge/history_reader.h"
 #include "judge/judge_cycle.h"
@@ -334,25 +334,32 @@ int Serve(const Settings& s, leakwatch::judge::HistoryReader& reader,
     std::_Exit(0);
   }).detach();
 
-  std::unique_ptr<prometheus::Exposer> exposer;
-  try {
-    exposer = std::make_unique<prometheus::Exposer>(s.listen);
-  } catch (const std::exception& e) {
+  // /metrics is served by the project's hardened server (http/http_server.h):
+  // one thread on libmicrohttpd's epoll loop, connection caps, a header
+  // deadline, so idle or slow clients cannot starve the judge's scrapes.
+  leakwatch::http::Routes routes;
+  routes.metrics_path = "/metrics";
+  routes.debug_endpoint = false;
+  routes.metrics = [metrics] { return prometheus::TextSerializer().Serialize(metrics->Collect()); };
+  leakwatch::http::HttpServer::Options options;
+  options.listen = s.listen;
+  options.key_prefix = "--";
+  options.name = "leakwatch-judge";
+  absl::StatusOr<std::unique_ptr<leakwatch::http::HttpServer>> server =
+      leakwatch::http::HttpServer::Start(options, std::move(routes));
+  if (!server.ok()) {
     std::fprintf(stderr, "leakwatch-judge: cannot serve /metrics on %s: %s\n", s.listen.c_str(),
-                 e.what());
+                 std::string(server.status().message()).c_str());
     return 1;
   }
-  exposer->RegisterCollectable(metrics);
-  const std::vector<int> ports = exposer->GetListeningPorts();
-  std::fprintf(stderr,
-               "leakwatch-judge: serving /metrics on port %d, judging %s every %s "
-               "(floor window %s, trend window %s, lookback %s, step %s)\n",
-               ports.empty() ? 0 : ports[0], s.client.base_url.c_str(),
-               absl::FormatDuration(s.interval).c_str(),
-               absl::FormatDuration(s.fleet.detector.floor_window).c_str(),
-               absl::FormatDuration(s.fleet.detector.trend_window).c_str(),
-               absl::FormatDuration(s.reader.lookback).c_str(),
-               absl::FormatDuration(s.reader.step).c_str());
+  std::fprintf(
+      stderr,
+      "leakwatch-judge: serving /metrics on port %d, judging %s every %s "
+      "(floor window %s, trend window %s, lookback %s, step %s)\n",
+      (*server)->port(), s.client.base_url.c_str(), absl::FormatDuration(s.interval).c_str(),
+      absl::FormatDuration(s.fleet.detector.floor_window).c_str(),
+      absl::FormatDuration(s.fleet.detector.trend_window).c_str(),
+      absl::FormatDuration(s.reader.lookback).c_str(), absl::FormatDuration(s.reader.step).c_str());
 
   for (;;) {
     const absl::Time start = absl::Now();

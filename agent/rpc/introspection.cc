@@ -9,12 +9,15 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "grpc/support/log.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/resource_quota.h"
 #include "leakwatch.grpc.pb.h"
@@ -37,6 +40,40 @@ constexpr uint32_t kMaxTasks = 100000;
 constexpr uint32_t kMinIntervalMs = 100;
 constexpr uint32_t kDefaultIntervalMs = 1000;
 constexpr int kMaxRequestBytes = 4096;
+// A snapshot of kMaxTasks tasks with their stacks stays well under this; a
+// reply over it fails with RESOURCE_EXHAUSTED instead of growing the host.
+constexpr int kMaxReplyBytes = 64 << 20;
+// Streams (calls) at once on one connection; with the thread quota above, one
+// client cannot occupy the service.
+constexpr int kMaxStreamsPerConnection = 4;
+// A connection must finish gRPC's handshake (HTTP/2 preface and settings)
+// within this: idle or half-open TCP connections are closed, never kept.
+constexpr int kHandshakeTimeoutMs = 5000;
+// A connection without calls for this long is closed (a console reconnects).
+constexpr int kMaxIdleMs = 5 * 60 * 1000;
+// The server pings a connection quiet for this long and drops it when the ping
+// is not answered within kKeepaliveTimeoutMs: a vanished peer is noticed.
+constexpr int kKeepaliveTimeMs = 60 * 1000;
+constexpr int kKeepaliveTimeoutMs = 20 * 1000;
+// Clients may ping at most this often (and only during calls); a client that
+// pings more is sent GOAWAY.
+constexpr int kMinClientPingIntervalMs = 10 * 1000;
+#ifdef GRPC_ARG_MAX_ALLOWED_INCOMING_CONNECTIONS
+constexpr int kMaxConnections = 64;
+#endif
+
+// gRPC's own log lines (gpr_log: "E1205 07:31:02.123 ... server_chttp2.cc")
+// go to stderr by default, which is the host's. They are dropped unless the
+// host asks for them: LEAKWATCH_GRPC_LOG=1, or GRPC_VERBOSITY set (gRPC's own
+// variable). gpr_set_log_function is process-wide, so it is set only when
+// introspection starts, and never when asked.
+bool GrpcLogWanted() {
+  const char* ours = std::getenv("LEAKWATCH_GRPC_LOG");
+  if (ours != nullptr) return std::strcmp(ours, "0") != 0 && ours[0] != '\0';
+  return std::getenv("GRPC_VERBOSITY") != nullptr;
+}
+
+void DropGrpcLog(gpr_log_func_args*) {}
 
 void Fill(const Snapshot::Histogram& from, v1::Histogram* to) {
   to->mutable_upper_bounds()->Add(from.upper_bounds.begin(), from.upper_bounds.end());
@@ -196,6 +233,7 @@ absl::Status Start(const Config& config) {
   Server& s = TheServer();
   std::lock_guard<std::mutex> lock(s.mu);
   if (s.server != nullptr) return absl::FailedPreconditionError("introspection already serving");
+  if (!GrpcLogWanted()) gpr_set_log_function(&DropGrpcLog);
   auto service = std::make_unique<IntrospectionService>();
   ::grpc::ServerBuilder builder;
   int port = 0;
@@ -208,6 +246,22 @@ absl::Status Start(const Config& config) {
   builder.SetSyncServerOption(::grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
   builder.SetSyncServerOption(::grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  builder.SetMaxSendMessageSize(kMaxReplyBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, kHandshakeTimeoutMs);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxIdleMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kMinClientPingIntervalMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  // Debian's gRPC (1.51) has no GRPC_ARG_MAX_ALLOWED_INCOMING_CONNECTIONS
+  // (added in 1.52): a connection costs no thread here (the thread quota
+  // bounds calls, not connections), and the handshake timeout closes the ones
+  // that never speak. Use it where it exists.
+#ifdef GRPC_ARG_MAX_ALLOWED_INCOMING_CONNECTIONS
+  builder.AddChannelArgument(GRPC_ARG_MAX_ALLOWED_INCOMING_CONNECTIONS, kMaxConnections);
+#endif
   // gRPC would share a port with another process's server (SO_REUSEPORT) and
   // split the connections between them: a busy port must be an error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

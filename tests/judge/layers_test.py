@@ -1,11 +1,13 @@
 """agent/judge is a layer above agent/trend, agent/config and agent/prom and
 beside agent/export (README, Architecture): its files include only the standard
 library, abseil, the libraries it reads and serves with (cpp-httplib,
-nlohmann-json, prometheus-cpp) and judge/, trend/, config/ and prom/ headers,
-never export/, core/, intercept/, rpc/ or the public leakwatch/ headers; its
-main.cc also includes the tools' shared flags (common/flags.h).
+nlohmann-json, prometheus-cpp) and judge/, trend/, config/, prom/ and http/
+headers, never export/, core/, intercept/, rpc/ or the public leakwatch/ headers;
+its main.cc also includes the tools' shared flags (common/flags.h).
 agent/prom (the metric builders export and judge share) is header-only and
-includes the standard library and prometheus-cpp alone. The build cannot catch
+includes the standard library and prometheus-cpp alone. agent/http (the HTTP
+server export and judge share) includes abseil, libmicrohttpd, zlib and
+config/ and http/ headers alone: a layer below both, never above. The build cannot catch
 a wrong-way include (agent/ is on the judge's include path, and a header-only
 layer is compiled only inside the layers that include it), so this does."""
 
@@ -19,12 +21,15 @@ import harness  # noqa: E402
 
 JUDGE_DIR = os.path.join(harness.SOURCE_DIR, "agent", "judge")
 PROM_DIR = os.path.join(harness.SOURCE_DIR, "agent", "prom")
+HTTP_DIR = os.path.join(harness.SOURCE_DIR, "agent", "http")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
-ALLOWED_QUOTED = ("absl/", "judge/", "trend/", "config/", "prom/")
+ALLOWED_QUOTED = ("absl/", "judge/", "trend/", "config/", "prom/", "http/")
 MAIN_ALLOWED_QUOTED = ("common/flags.h",)  # the binary's command line, like every tool's
 ALLOWED_ANGLED = ("prometheus/", "nlohmann/", "httplib.h")
 PROM_ALLOWED_QUOTED = ("prom/",)
 PROM_ALLOWED_ANGLED = ("prometheus/",)
+HTTP_ALLOWED_QUOTED = ("absl/", "config/", "http/")
+HTTP_ALLOWED_ANGLED = ("arpa/",)  # and libmicrohttpd's, zlib's, the system's
 
 
 def wrong_way_includes(directory, allowed_quoted=ALLOWED_QUOTED, allowed_angled=ALLOWED_ANGLED,
@@ -53,6 +58,21 @@ class LayersTest(unittest.TestCase):
 
     def test_prom_includes_only_prometheus_cpp(self):
         self.assertEqual(wrong_way_includes(PROM_DIR, PROM_ALLOWED_QUOTED, PROM_ALLOWED_ANGLED, "prom"), [])
+
+    def test_http_includes_only_config_and_itself(self):
+        self.assertEqual(wrong_way_includes(HTTP_DIR, HTTP_ALLOWED_QUOTED, HTTP_ALLOWED_ANGLED, "http"), [])
+
+    def test_an_http_file_that_includes_core_or_export_is_found(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "x.cc"), "w") as f:
+                f.write('#include "http/gzip.h"\n#include "config/listen_address.h"\n'
+                        '#include "core/adopted_threads.h"\n#include "export/metrics.h"\n'
+                        '#include <microhttpd.h>\n#include <leakwatch/config.h>\n')
+            self.assertEqual(wrong_way_includes(d, HTTP_ALLOWED_QUOTED, HTTP_ALLOWED_ANGLED, "http"),
+                             ['agent/http/x.cc:3: #include "core/adopted_threads.h"',
+                              'agent/http/x.cc:4: #include "export/metrics.h"',
+                              "agent/http/x.cc:6: #include <leakwatch/config.h>"])
 
     def test_a_wrong_way_include_is_found(self):
         import tempfile

@@ -30,20 +30,31 @@ def tool(*names):
     raise SystemExit("FAIL: none of %s is installed (make test installs mariadb-server)" % (names,))
 
 
-def install_db(datadir):
-    subprocess.run([tool("mariadb-install-db", "mysql_install_db"), "--no-defaults",
-                    "--datadir=" + datadir, "--user=root", "--skip-test-db",
-                    "--auth-root-authentication-method=normal"],
-                   check=True, capture_output=True, timeout=HANG)
+# mariadbd's temporary tables go to a directory of the test's own, not the
+# shared /tmp: there, under load with other test runs, a bootstrap's temporary
+# table file vanished under it ("Could not remove temporary table:
+# '/tmp/#sql-temptable-faa-1-4', error: 2", then "Unknown table
+# 'mysql.tmp_user_sys'") and mariadb-install-db failed: 4 runs in 80 before this.
+def install_db(datadir, tmpdir):
+    done = subprocess.run([tool("mariadb-install-db", "mysql_install_db"), "--no-defaults",
+                           "--datadir=" + datadir, "--tmpdir=" + tmpdir, "--user=root",
+                           "--skip-test-db",
+                           "--auth-root-authentication-method=normal"],
+                          capture_output=True, timeout=HANG)
+    if done.returncode != 0:
+        raise AssertionError("mariadb-install-db exited %d (leakwatch not loaded yet):\n%s%s" % (
+            done.returncode, done.stdout.decode(errors="replace")[-3000:],
+            done.stderr.decode(errors="replace")[-3000:]))
 
 
-def start(datadir, env):
+def start(datadir, tmpdir, env):
     sock = os.path.join(datadir, "mysqld.sock")
     log = os.path.join(datadir, "error.log")
     if os.path.exists(log):
         os.remove(log)
     proc = subprocess.Popen([tool("mariadbd", "mysqld"), "--no-defaults", "--datadir=" + datadir,
-                             "--socket=" + sock, "--skip-networking", "--user=root",
+                             "--socket=" + sock, "--tmpdir=" + tmpdir, "--skip-networking",
+                             "--user=root",
                              "--pid-file=" + os.path.join(datadir, "mysqld.pid"),
                              "--log-error=" + log, "--innodb-buffer-pool-size=16M"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -87,13 +98,14 @@ def main():
     base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "LEAKWATCH_CONFIG")}
     runs = [("plain", base), ("preload", dict(base, LD_PRELOAD=preload, LEAKWATCH_CONFIG=config))]
     failures = []
-    with tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-") as datadir:
-        install_db(datadir)
+    with tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-") as datadir, \
+            tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-tmp-") as tmpdir:
+        install_db(datadir, tmpdir)
         for how in ("SIGTERM", "mariadb-admin shutdown"):
             for name, env in runs:
                 proc = None
                 try:
-                    proc, sock, log = start(datadir, env)
+                    proc, sock, log = start(datadir, tmpdir, env)
                     seconds = shut_down(proc, sock, how)
                     text = open(log).read()
                     if "Shutdown complete" not in text:
