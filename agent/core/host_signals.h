@@ -23,11 +23,12 @@
 // crash handler. A SIGPIPE raised by a write on a closed socket in an agent
 // thread stays pending on that thread and the write fails with EPIPE.
 //
-// Some libraries change dispositions as a side effect (each of civetweb's
-// threads sets SIGPIPE to ignored as it starts): HostSignalDispositions
+// Some libraries change dispositions as a side effect (civetweb's threads set
+// SIGPIPE to ignored as they start; gRPC's may): HostSignalDispositions
 // restores every disposition that changed during its scope, so the host keeps
 // its own. Whoever starts such threads must wait until they have started before
-// the scope ends (export/http_server.cc waits for civetweb's init_thread calls).
+// the scope ends. (The exporter, http/http_server.cc, runs libmicrohttpd on
+// one thread of its own that changes no disposition.)
 // Both classes act on the calling thread and the process only in their
 // constructor and destructor; neither allocates.
 
