@@ -5,7 +5,10 @@
 #   make test   installs what is missing, builds, and runs every test: the unit,
 #               integration and end-to-end tests (ctest), promtool rule tests,
 #               dashboard checks, and the unit tests again under ASan+UBSan and TSan.
-# Other targets: build, bench (the full benchmark suite), format, clean.
+# Other targets: build, bench (the full benchmark suite), format, clean, and
+#   make validate   leakwatch on servers and suites it did not write (MariaDB with
+#                   sysbench, memcached, GLib's and CPython's thread tests), with
+#                   figures (about 20 minutes; not part of make test): tests/realworld.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -22,9 +25,12 @@ DEBS := build-essential cmake pkg-config git ca-certificates python3 python3-yam
         xz-utils zstd pigz coreutils lld \
         golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev python3-jsonschema
 
+# What `make validate` (tests/realworld/validate.py, which reads this list) installs.
+VALIDATE_DEBS := mariadb-server sysbench memcached libglib2.0-tests libpython3.11-testsuite
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps configure build test unit-test sanitizer-tests demo bench format clean
+.PHONY: deps configure build test unit-test sanitizer-tests demo bench validate format clean
 
 deps:
 	@missing=$$(for p in $(DEBS); do \
@@ -71,6 +77,9 @@ bench: configure
 	$(BUILD)/tests/rpc/leakwatch_rpc_bench
 	$(BUILD)/tests/bench/macro/leakwatch_macro_bench
 	$(BUILD)/tests/bench/leakwatch_preload_cost_bench --benchmark_counters_tabular=true
+
+validate: configure
+	/usr/bin/python3 tests/realworld/validate.py --build $(BUILD) $(VALIDATE_ARGS)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
