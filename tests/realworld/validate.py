@@ -147,6 +147,26 @@ def family_max(sample, name):
     return max(values) if values else 0.0
 
 
+_TASK = re.compile(r'^task \d+ \[([^\]]*)\]: kind (\S+), age \S+, thread (\d+)(?: "([^"]*)")?\n(?:    blocked at (.*))?', re.M)
+
+
+def tasks(port):
+    """[(thread name, state, site or '')] of every task in /debug/tasks?debug=2;
+    state is 'running' or the op and wait, e.g. 'condvar, 1m04s'."""
+    text = http_get("http://127.0.0.1:%d/debug/tasks?debug=2" % port)
+    return [(m.group(4) or "?", m.group(1), m.group(5) or "") for m in _TASK.finditer(text)]
+
+
+def say_threads(port, indent="  "):
+    """One line per thread name and state: how many threads, where they wait."""
+    groups = {}
+    for name, state, site in tasks(port):
+        waiting = "running" if state == "running" else "waiting at %s [%s]" % (site, state.split(",")[0])
+        groups[(name, waiting)] = groups.get((name, waiting), 0) + 1
+    for (name, waiting), n in sorted(groups.items()):
+        say("%s%2d x %-16s %s" % (indent, n, '"%s"' % name, waiting))
+
+
 def wait_for(what, predicate, timeout, interval=0.5):
     """Polls predicate() until it returns a true value; None after timeout."""
     deadline = time.monotonic() + timeout
@@ -374,6 +394,8 @@ def step_pileup(workdir, preload, ramp):
         % (load_average(), sum(idle_stuck.values()), len(idle_stuck)))
     for (site, op), v in sorted(idle_stuck.items(), key=lambda kv: -kv[1]):
         say("  %2d stuck @ %s [%s]" % (v, site, op))
+    say("threads by name (/debug/tasks?debug=2):")
+    say_threads(port)
 
     holder = db.client("BEGIN; SELECT v FROM pile.t WHERE id=1 FOR UPDATE;")
     lock_waits = lambda: int(db.sql("SELECT COUNT(*) FROM information_schema.INNODB_TRX"
@@ -480,13 +502,13 @@ def step_pileup(workdir, preload, ramp):
 
 # ------------------------------------------------------------- memcached ----
 
-def memcache_load(port, stop_at, counts, errors):
+def memcache_load(port, stop_at, counts, errors, conn):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             f = s.makefile("rwb")
             i = 0
             while time.monotonic() < stop_at:
-                key = b"k%d" % (i % 500)
+                key = b"c%d-k%d" % (conn, i % 500)
                 value = b"v%d" % i
                 f.write(b"set %s 0 0 %d\r\n%s\r\n" % (key, len(value), value))
                 f.write(b"get %s\r\n" % key)
@@ -523,7 +545,7 @@ def step_memcached(workdir, preload):
         workers = []
         if phase == "load":
             counts = []
-            workers = [threading.Thread(target=memcache_load, args=(port, end, counts, errors)) for _ in range(8)]
+            workers = [threading.Thread(target=memcache_load, args=(port, end, counts, errors, c)) for c in range(8)]
             for w in workers:
                 w.start()
         while time.monotonic() < end:
@@ -545,10 +567,15 @@ def step_memcached(workdir, preload):
         fail("memcached load client: %s" % errors[:3])
     if proc.poll() is not None:
         fail("memcached exited with status %s" % proc.returncode)
-    say("sites seen (largest blocked / stuck count over %.0f s):" % (time.monotonic() - began))
+    say("sites seen over %.0f s: %d; with a task blocked at a sample (largest blocked / stuck count):"
+        % (time.monotonic() - began, len(max_blocked)))
     for (site, op) in sorted(max_blocked, key=lambda k: (-max_stuck.get(k, 0), -max_blocked[k])):
-        say("  blocked %2d, stuck %2d @ %s [%s]"
-            % (max_blocked[(site, op)], max_stuck.get((site, op), 0), site, op))
+        if max_blocked[(site, op)]:
+            say("  blocked %2d, stuck %2d @ %s [%s]"
+                % (max_blocked[(site, op)], max_stuck.get((site, op), 0), site, op))
+    say("the other %d sites (ops: %s) only had short waits between samples"
+        % (sum(1 for v in max_blocked.values() if not v),
+           ", ".join(sorted({op for (_, op), v in max_blocked.items() if not v}))))
     say("largest leakwatch_site_leak_suspected: %d, leakwatch_task_leak_suspected: %d"
         % (max_site_verdict, max_task_verdict))
     if max_site_verdict or max_task_verdict:
@@ -558,6 +585,8 @@ def step_memcached(workdir, preload):
     for line in dump.splitlines():
         if " blocked @ " in line or line.startswith("leakwatch task profile") or line.startswith("  thread"):
             say("  " + line)
+    say("threads by name (/debug/tasks?debug=2):")
+    say_threads(mport)
     rc = stop(proc)
     if rc not in (0, -signal.SIGTERM):
         fail("memcached exited with status %s on SIGTERM" % rc)
