@@ -30,7 +30,7 @@ Exit status: 0 when every functional check holds (a throughput ratio below the
 goal is reported, not failed); 1 otherwise. Run it as `make validate`.
 
 Usage: validate.py [--build DIR] [--only mariadb,pileup,memcached,glib,python]
-                   [--runs N] [--seconds S] [--ramp S] [--markdown FILE]
+                   [--runs N] [--seconds S] [--ramp S] [--suite-runs N] [--python-runs N]
 """
 import argparse
 import atexit
@@ -306,7 +306,7 @@ class MariaDB:
 def sysbench(db, args, seconds):
     out = subprocess.run(["sysbench", "oltp_read_write", "--db-driver=mysql", "--mysql-socket=" + db.sock,
                           "--mysql-user=root", "--mysql-db=sbtest", "--tables=4", "--table-size=10000",
-                          "--threads=8", "--time=%d" % seconds] + args,
+                          "--threads=8", "--time=%d" % seconds] + args + ["run"],
                          capture_output=True, text=True, timeout=seconds + HANG)
     if out.returncode != 0:
         fail("sysbench %s exited %d: %s" % (" ".join(args), out.returncode, (out.stdout + out.stderr)[-1500:]))
@@ -318,7 +318,8 @@ def sysbench(db, args, seconds):
 def step_mariadb(workdir, preload, runs, seconds):
     say("## MariaDB: sysbench oltp_read_write, 8 threads, %d s per run, plain and preloaded in turns" % seconds)
     db = MariaDB(workdir, "sysbench")
-    config = agent_config(os.path.join(workdir, "mariadb-agent.yaml"), free_port(), fast=False)
+    port = free_port()
+    config = agent_config(os.path.join(workdir, "mariadb-agent.yaml"), port, fast=False)
     db.start(plain_env())
     db.sql("CREATE DATABASE sbtest")
     subprocess.run(["sysbench", "oltp_read_write", "--db-driver=mysql", "--mysql-socket=" + db.sock,
@@ -329,6 +330,8 @@ def step_mariadb(workdir, preload, runs, seconds):
     for i in range(runs):
         for name, env in (("plain", plain_env()), ("preloaded", preload_env(preload, config, "mariadbd"))):
             db.start(env)
+            if name == "preloaded":  # the agent is really there
+                wait_for("preloaded mariadbd's /metrics", lambda: metrics(port), 60)
             sysbench(db, [], 5)  # warm-up: the buffer pool is cold after a start
             value = sysbench(db, [], seconds)
             load = load_average()
@@ -705,7 +708,9 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="sysbench runs per mode")
     parser.add_argument("--seconds", type=int, default=20, help="seconds per sysbench run")
     parser.add_argument("--ramp", type=float, default=100, help="seconds over which the 20 clients arrive")
-    parser.add_argument("--suite-runs", type=int, default=2, help="runs of each suite per mode")
+    parser.add_argument("--suite-runs", type=int, default=2, help="runs of each GLib test per mode")
+    parser.add_argument("--python-runs", type=int, default=1,
+                        help="runs of each CPython test per mode (test_concurrent_futures takes minutes)")
     parser.add_argument("--no-install", action="store_true", help="do not run apt-get")
     args = parser.parse_args()
     steps = args.only.split(",")
@@ -731,7 +736,7 @@ def main():
         if "glib" in steps:
             step_glib(workdir, preload, args.suite_runs)
         if "python" in steps:
-            step_python(workdir, preload, args.suite_runs)
+            step_python(workdir, preload, args.python_runs)
         _kill_everything()
     say("validate: %s" % ("%d failures" % len(FAILURES) if FAILURES else "every check held"))
     for f in FAILURES:
