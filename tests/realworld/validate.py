@@ -127,8 +127,13 @@ _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 def metrics(port):
     """{(name, frozenset(labels.items())): value} of the agent's /metrics."""
+    return parse_metrics(http_get("http://127.0.0.1:%d/metrics" % port))
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels.items())): value} of a Prometheus text exposition."""
     out = {}
-    for line in http_get("http://127.0.0.1:%d/metrics" % port).splitlines():
+    for line in text.splitlines():
         m = _SAMPLE.match(line)
         if not m or line.startswith("#"):
             continue
@@ -153,7 +158,11 @@ _TASK = re.compile(r'^task \d+ \[([^\]]*)\]: kind (\S+), age \S+, thread (\d+)(?
 def tasks(port):
     """[(thread name, state, site or '')] of every task in /debug/tasks?debug=2;
     state is 'running' or the op and wait, e.g. 'condvar, 1m04s'."""
-    text = http_get("http://127.0.0.1:%d/debug/tasks?debug=2" % port)
+    return parse_tasks(http_get("http://127.0.0.1:%d/debug/tasks?debug=2" % port))
+
+
+def parse_tasks(text):
+    """[(thread name, state, site or '')] of a /debug/tasks?debug=2 page."""
     return [(m.group(4) or "?", m.group(1), m.group(5) or "") for m in _TASK.finditer(text)]
 
 
