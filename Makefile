@@ -8,7 +8,7 @@
 # Other targets: build, bench (the full benchmark suite), format, clean, and
 #   make validate   leakwatch on servers and suites it did not write (MariaDB with
 #                   sysbench, memcached, GLib's and CPython's thread tests), with
-#                   figures (about 20 minutes; not part of make test): tests/realworld.
+#                   figures (about 30 minutes; not part of make test): tests/realworld.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
