@@ -7,7 +7,10 @@
 #               dashboard checks, the unit tests again under ASan+UBSan and TSan,
 #               and the libFuzzer targets for 30 s each (make fuzz).
 # Other targets: build, bench (the full benchmark suite), repeat (the
-# concurrency suites 50 times each, not part of make test), format, clean.
+# concurrency suites 50 times each, not part of make test), format, clean, and
+#   make validate   leakwatch on servers and suites it did not write (MariaDB with
+#                   sysbench, memcached, GLib's and CPython's thread tests), with
+#                   figures (about 30 minutes; not part of make test): tests/realworld.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -24,9 +27,12 @@ DEBS := build-essential cmake pkg-config git ca-certificates python3 python3-yam
         xz-utils zstd pigz coreutils lld clang libclang-rt-14-dev \
         golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev python3-jsonschema
 
+# What `make validate` (tests/realworld/validate.py, which reads this list) installs.
+VALIDATE_DEBS := mariadb-server sysbench memcached libglib2.0-tests libpython3.11-testsuite
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps configure build test unit-test sanitizer-tests fuzz repeat demo bench format clean
+.PHONY: deps configure build test unit-test sanitizer-tests fuzz repeat demo bench validate format clean
 
 deps:
 	@missing=$$(for p in $(DEBS); do \
@@ -107,6 +113,9 @@ bench: configure
 	$(BUILD)/tests/rpc/leakwatch_rpc_bench
 	$(BUILD)/tests/bench/macro/leakwatch_macro_bench
 	$(BUILD)/tests/bench/leakwatch_preload_cost_bench --benchmark_counters_tabular=true
+
+validate: configure
+	/usr/bin/python3 tests/realworld/validate.py --build $(BUILD) $(VALIDATE_ARGS)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
