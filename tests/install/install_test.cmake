@@ -20,9 +20,8 @@ endif()
 set(clean_env -E env --unset=LD_LIBRARY_PATH --unset=LD_PRELOAD --unset=LEAKWATCH_CONFIG
     --unset=LEAKWATCH_START --unset=LEAKWATCH_PROCESSES)
 
-# Every installed program answers --help: its flags on stdout or stderr, exit 0
-# (leakwatch-judge, on absl's own --help, exits 1 after its usage), never the
-# loader's "cannot open shared object file" (exit 127).
+# Every installed program answers --help: its flags on stdout or stderr, exit 0,
+# never the loader's "cannot open shared object file" (exit 127).
 file(GLOB programs ${prefix}/${BINDIR}/*)
 set(names "")
 foreach(program ${programs})
@@ -30,11 +29,7 @@ foreach(program ${programs})
   list(APPEND names ${name})
   execute_process(COMMAND ${CMAKE_COMMAND} ${clean_env} ${program} --help
                   RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  set(expected 0)
-  if(name STREQUAL "leakwatch-judge")
-    set(expected 1)
-  endif()
-  if(NOT result EQUAL expected OR "${out}${err}" MATCHES "error while loading shared libraries")
+  if(NOT result EQUAL 0 OR "${out}${err}" MATCHES "error while loading shared libraries")
     fail("${name} --help from ${prefix} exited with ${result}:\n${out}${err}")
   endif()
   string(FIND "${out}${err}" "--" has_flags)

@@ -22,7 +22,6 @@ Prints the site labels seen. Usage: mariadb_idle_test.py PRELOAD_SO CONFIG_YAML
 """
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -104,20 +103,6 @@ def nonzero(values):
     return {k: v for k, v in values.items() if v}
 
 
-def install_db_retrying(datadir):
-    """install_db, tried a second time: mariadb-install-db was seen to exit 1
-    now and then while other MariaDB servers started on the machine."""
-    try:
-        install_db(datadir)
-    except subprocess.CalledProcessError as e:
-        print("mariadb-install-db failed (%s), once more: %s" % (e.returncode, e.stderr[-2000:]))
-        for name in os.listdir(datadir):
-            if name != "leakwatch.yaml":
-                path = os.path.join(datadir, name)
-                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
-        install_db(datadir)
-
-
 def build_id(path):
     notes = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
     m = re.search(r"Build ID: ([0-9a-f]+)", notes)
@@ -134,7 +119,8 @@ def idle_sites():
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     preload, config_path = os.path.abspath(sys.argv[1]), sys.argv[2]
-    with tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-idle-") as datadir:
+    with tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-idle-") as datadir, \
+            tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-idle-tmp-") as tmpdir:
         port = free_port()
         config = os.path.join(datadir, "leakwatch.yaml")
         settings = yaml.safe_load(open(config_path))
@@ -145,11 +131,11 @@ def main():
         if not known_build:
             print("NOTE: unknown mariadbd build %s: stuck sites mariadbd+0x... with one task "
                   "each are tolerated on the idle server" % build_id(tool("mariadbd", "mysqld")))
-        install_db_retrying(datadir)
+        install_db(datadir, tmpdir)
         os.mkdir(os.path.join(datadir, "test"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEAKWATCH_")}
         env.update(LD_PRELOAD=preload, LEAKWATCH_CONFIG=config)
-        proc, sock, _ = start(datadir, env)
+        proc, sock, _ = start(datadir, tmpdir, env)
         holder = None
         updates = []
         try:

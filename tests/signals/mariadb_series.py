@@ -46,17 +46,18 @@ def main():
     p.add_argument("--list-sites", action="store_true",
                    help="also print each site's blocked tasks and finished waits")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-series-") as datadir:
+    with tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-series-") as datadir, \
+            tempfile.TemporaryDirectory(prefix="leakwatch-mariadb-series-tmp-") as tmpdir:
         port = free_port()
         config = os.path.join(datadir, "leakwatch.yaml")
         with open(config, "w") as f:
             f.write("exporter:\n  listen: 127.0.0.1:%d\nsampler:\n  interval: 1s\n" % port)
             f.write(args.extra + "\n")
-        install_db(datadir)
+        install_db(datadir, tmpdir)
         os.mkdir(os.path.join(datadir, "test"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEAKWATCH_")}
         env.update(LD_PRELOAD=os.path.abspath(args.preload), LEAKWATCH_CONFIG=config)
-        proc, sock, _ = start(datadir, env)
+        proc, sock, _ = start(datadir, tmpdir, env)
         try:
             sysbench(sock, "prepare")
             time.sleep(args.quiet)  # the quiet period is what is measured, not a wait for state
