@@ -38,19 +38,17 @@ bool ThreadAlive(int32_t tid) {
   return access(path, F_OK) == 0;
 }
 
-void FindDeadlocks(std::vector<LockWaiter>& waiters,
-                   const std::function<int64_t(size_t)>& still_waiting,
-                   const std::function<bool(int32_t)>& thread_alive) {
-  if (waiters.empty()) return;
-  std::vector<const int32_t*> words;
-  words.reserve(waiters.size());
-  for (const LockWaiter& w : waiters) words.push_back(w.owner_word);
-  const std::vector<int32_t> owners = ReadOwnerWords(words);
+namespace {
 
+// Each waiter's verdict from the wait-for graph in which every waiter has at
+// most one edge (to the owner of the lock it waits for): stuck when its chain
+// of owners ends in a cycle or at a thread that has exited, free when it ends
+// at a running thread or a free (or unreadable) lock. Every node is walked once.
+std::vector<bool> ClassifyStuck(const std::vector<LockWaiter>& waiters,
+                                const std::vector<int32_t>& owners,
+                                const std::function<bool(int32_t)>& thread_alive) {
   absl::flat_hash_map<int32_t, size_t> waiter_of;  // tid → waiter index
   for (size_t i = 0; i < waiters.size(); ++i) waiter_of[waiters[i].tid] = i;
-
-  // Each waiter has at most one edge; walk it and classify every node once.
   enum State : uint8_t { kUnknown, kVisiting, kStuck, kFree };
   std::vector<State> state(waiters.size(), kUnknown);
   absl::flat_hash_map<int32_t, bool> alive_cache;
@@ -59,54 +57,58 @@ void FindDeadlocks(std::vector<LockWaiter>& waiters,
     if (inserted) it->second = thread_alive(tid);
     return it->second;
   };
-  for (size_t start = 0; start < waiters.size(); ++start) {
-    std::vector<size_t> path;
-    size_t cur = start;
-    State verdict = kFree;
+  // Where the walk from `cur` ends, with the nodes it passed in `path`.
+  auto walk = [&](size_t cur, std::vector<size_t>& path) -> State {
     while (true) {
-      if (state[cur] == kStuck || state[cur] == kFree) {
-        verdict = state[cur];
-        break;
-      }
-      if (state[cur] == kVisiting) {  // back on the path: a cycle
-        verdict = kStuck;
-        break;
-      }
+      if (state[cur] == kStuck || state[cur] == kFree) return state[cur];
+      if (state[cur] == kVisiting) return kStuck;  // back on the path: a cycle
       state[cur] = kVisiting;
       path.push_back(cur);
       const int32_t owner = owners[cur];
-      if (owner <= 0) {  // free (or unreadable): no edge
-        verdict = kFree;
-        break;
-      }
+      if (owner <= 0) return kFree;  // free (or unreadable): no edge
       auto it = waiter_of.find(owner);
-      if (it != waiter_of.end()) {
-        cur = it->second;
-        continue;
-      }
-      verdict = alive(owner) ? kFree : kStuck;  // running owner, or one that exited
-      break;
+      if (it == waiter_of.end()) return alive(owner) ? kFree : kStuck;  // running, or exited
+      cur = it->second;
     }
+  };
+  std::vector<size_t> path;
+  for (size_t start = 0; start < waiters.size(); ++start) {
+    path.clear();
+    const State verdict = walk(start, path);
     for (size_t i : path) state[i] = verdict;
   }
+  std::vector<bool> stuck(waiters.size());
+  for (size_t i = 0; i < waiters.size(); ++i) stuck[i] = state[i] == kStuck;
+  return stuck;
+}
+
+}  // namespace
+
+void FindDeadlocks(std::vector<LockWaiter>& waiters,
+                   const std::function<int64_t(size_t)>& still_waiting,
+                   const std::function<bool(int32_t)>& thread_alive) {
+  if (waiters.empty()) return;
+  std::vector<const int32_t*> words;
+  words.reserve(waiters.size());
+  for (const LockWaiter& w : waiters) words.push_back(w.owner_word);
+  const std::vector<int32_t> owners = ReadOwnerWords(words);
+  const std::vector<bool> is_stuck = ClassifyStuck(waiters, owners, thread_alive);
 
   // Confirm: the same waits, and the same owners, after the classification.
   std::vector<size_t> stuck;
   for (size_t i = 0; i < waiters.size(); ++i) {
-    if (state[i] == kStuck) stuck.push_back(i);
+    if (is_stuck[i]) stuck.push_back(i);
   }
   if (stuck.empty()) return;
   std::vector<const int32_t*> again;
   for (size_t i : stuck) again.push_back(waiters[i].owner_word);
   const std::vector<int32_t> owners_again = ReadOwnerWords(again);
-  bool all_same = true;
   for (size_t k = 0; k < stuck.size(); ++k) {
     const size_t i = stuck[k];
-    if (owners_again[k] != owners[i] || still_waiting(i) != waiters[i].start_ns) all_same = false;
+    // Any change means some lock moved while we looked: report nothing this
+    // time rather than guess which part of the picture is stale.
+    if (owners_again[k] != owners[i] || still_waiting(i) != waiters[i].start_ns) return;
   }
-  // Any change means some lock moved while we looked: report nothing this time
-  // rather than guess which part of the picture is stale.
-  if (!all_same) return;
   for (size_t i : stuck) waiters[i].deadlocked = true;
 }
 

@@ -147,6 +147,27 @@ absl::Status StartIntrospection(Agent& a, const Config& config) {
   return status;
 }
 
+// Starts the /metrics and /debug/tasks server when the config enables it.
+absl::Status StartExporter(Agent& a, const Config& config) {
+  if (!config.exporter.enabled) return absl::OkStatus();
+  http::Routes routes;
+  routes.metrics_path = config.exporter.path;
+  routes.debug_endpoint = config.exporter.debug_endpoint;
+  routes.metrics = [] { return prometheus::TextSerializer().Serialize(Collector()->Collect()); };
+  routes.dump = [](int debug) { return DumpTasks(debug); };
+  http::HttpServer::Options options;
+  options.listen = config.exporter.listen;
+  options.basic_auth_username = config.exporter.basic_auth.username;
+  options.basic_auth_password_file = config.exporter.basic_auth.password_file;
+  options.tls_cert_file = config.exporter.tls.cert_file;
+  options.tls_key_file = config.exporter.tls.key_file;
+  options.on_thread_start = [] { core::MarkAgentThread(); };  // never adopted by hooks
+  auto server = http::HttpServer::Start(options, std::move(routes));
+  if (!server.ok()) return server.status();
+  a.server = std::move(*server);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Start(const Config& config) {
@@ -176,25 +197,7 @@ absl::Status Start(const Config& config) {
     // start, and the host gets its disposition back (core/host_signals.h).
     core::AgentThreadSignals signals_blocked;
     core::HostSignalDispositions dispositions_kept;
-    if (config.exporter.enabled) {
-      http::Routes routes;
-      routes.metrics_path = config.exporter.path;
-      routes.debug_endpoint = config.exporter.debug_endpoint;
-      routes.metrics = [] {
-        return prometheus::TextSerializer().Serialize(Collector()->Collect());
-      };
-      routes.dump = [](int debug) { return DumpTasks(debug); };
-      http::HttpServer::Options options;
-      options.listen = config.exporter.listen;
-      options.basic_auth_username = config.exporter.basic_auth.username;
-      options.basic_auth_password_file = config.exporter.basic_auth.password_file;
-      options.tls_cert_file = config.exporter.tls.cert_file;
-      options.tls_key_file = config.exporter.tls.key_file;
-      options.on_thread_start = [] { core::MarkAgentThread(); };  // never adopted by hooks
-      auto server = http::HttpServer::Start(options, std::move(routes));
-      if (!server.ok()) return server.status();
-      a.server = std::move(*server);
-    }
+    if (absl::Status status = StartExporter(a, config); !status.ok()) return status;
     if (config.introspection.enabled) {
       if (absl::Status status = StartIntrospection(a, config); !status.ok()) {
         a.server.reset();

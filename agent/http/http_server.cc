@@ -308,6 +308,62 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)
 
 HttpServer::~HttpServer() = default;
 
+namespace {
+
+// Reads the password and the TLS key pair that the options name.
+absl::Status ReadCredentials(const HttpServer::Options& options, std::string& expected_auth,
+                             std::string& tls_key, std::string& tls_cert) {
+  const std::string& prefix = options.key_prefix;
+  if (!options.basic_auth_username.empty()) {
+    absl::StatusOr<std::string> password = ReadFileFirstLine(
+        options.basic_auth_password_file, absl::StrCat(prefix, "basic_auth.password_file"));
+    if (!password.ok()) return password.status();
+    expected_auth = absl::StrCat(options.basic_auth_username, ":", *password);
+  }
+  if (options.tls_cert_file.empty()) return absl::OkStatus();
+  if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+    return absl::UnavailableError(
+        absl::StrCat(prefix, "tls: this libmicrohttpd has no TLS support"));
+  }
+  absl::StatusOr<std::string> key =
+      ReadWholeFile(options.tls_key_file, absl::StrCat(prefix, "tls.key_file"));
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> cert =
+      ReadWholeFile(options.tls_cert_file, absl::StrCat(prefix, "tls.cert_file"));
+  if (!cert.ok()) return cert.status();
+  tls_key = *std::move(key);
+  tls_cert = *std::move(cert);
+  return absl::OkStatus();
+}
+
+// Starts libmicrohttpd on impl's listening socket; nullptr when it refuses.
+MHD_Daemon* StartDaemon(HttpServer::Impl& impl, bool tls, int max_connections) {
+  using Impl = HttpServer::Impl;
+  // Polled by the server's own thread (no MHD_USE_INTERNAL_POLLING_THREAD):
+  // libmicrohttpd starts no thread, and the deadlines of ConnectionTable run
+  // between its passes.
+  unsigned flags = MHD_USE_EPOLL;
+  if (tls) flags |= MHD_USE_TLS;
+  MHD_OptionItem mhd_options[] = {
+      {MHD_OPTION_LISTEN_SOCKET, impl.listen_fd, nullptr},
+      {MHD_OPTION_EXTERNAL_LOGGER, 0, reinterpret_cast<void*>(&SilenceLog)},
+      // Above the table's cap: connections being closed still count here.
+      {MHD_OPTION_CONNECTION_LIMIT, max_connections * 2, nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, kInactivitySeconds, nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(kConnectionMemory), nullptr},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&Impl::OnConnection), &impl},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::OnCompleted), &impl},
+      {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, const_cast<char*>(impl.tls_key.c_str())},
+      {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+       const_cast<char*>(impl.tls_cert.c_str())},
+      {MHD_OPTION_END, 0, nullptr},
+  };
+  return MHD_start_daemon(flags, 0, &Impl::OnAccept, &impl, &Impl::OnRequest, &impl,
+                          MHD_OPTION_ARRAY, mhd_options, MHD_OPTION_END);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
                                                               Routes routes) {
   const ConnectionTable::Limits limits = Limits();
@@ -315,30 +371,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
   impl->routes = std::move(routes);
   impl->routes.expected_auth.clear();
   impl->on_thread_start = options.on_thread_start;
-  const std::string& prefix = options.key_prefix;
-  if (!options.basic_auth_username.empty()) {
-    absl::StatusOr<std::string> password = ReadFileFirstLine(
-        options.basic_auth_password_file, absl::StrCat(prefix, "basic_auth.password_file"));
-    if (!password.ok()) return password.status();
-    impl->routes.expected_auth = absl::StrCat(options.basic_auth_username, ":", *password);
+  if (absl::Status s =
+          ReadCredentials(options, impl->routes.expected_auth, impl->tls_key, impl->tls_cert);
+      !s.ok()) {
+    return s;
   }
   const bool tls = !options.tls_cert_file.empty();
-  if (tls) {
-    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-      return absl::UnavailableError(
-          absl::StrCat(prefix, "tls: this libmicrohttpd has no TLS support"));
-    }
-    absl::StatusOr<std::string> key =
-        ReadWholeFile(options.tls_key_file, absl::StrCat(prefix, "tls.key_file"));
-    if (!key.ok()) return key.status();
-    absl::StatusOr<std::string> cert =
-        ReadWholeFile(options.tls_cert_file, absl::StrCat(prefix, "tls.cert_file"));
-    if (!cert.ok()) return cert.status();
-    impl->tls_key = *std::move(key);
-    impl->tls_cert = *std::move(cert);
-  }
 
-  const std::string listen_key = absl::StrCat(prefix, "listen");
+  const std::string listen_key = absl::StrCat(options.key_prefix, "listen");
   absl::StatusOr<int> listen_fd = Listen(options.listen, listen_key);
   if (!listen_fd.ok()) return listen_fd.status();
   const int port = BoundPort(*listen_fd);
@@ -349,34 +389,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
     return absl::UnavailableError(
         absl::StrCat(options.name, ": cannot create an eventfd: ", std::strerror(errno)));
   }
-
-  // Polled by the server's own thread (no MHD_USE_INTERNAL_POLLING_THREAD):
-  // libmicrohttpd starts no thread, and the deadlines of ConnectionTable run
-  // between its passes.
-  unsigned flags = MHD_USE_EPOLL;
-  if (tls) flags |= MHD_USE_TLS;
-  MHD_OptionItem mhd_options[] = {
-      {MHD_OPTION_LISTEN_SOCKET, *listen_fd, nullptr},
-      {MHD_OPTION_EXTERNAL_LOGGER, 0, reinterpret_cast<void*>(&SilenceLog)},
-      // Above the table's cap: connections being closed still count here.
-      {MHD_OPTION_CONNECTION_LIMIT, limits.max_total * 2, nullptr},
-      {MHD_OPTION_CONNECTION_TIMEOUT, kInactivitySeconds, nullptr},
-      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(kConnectionMemory), nullptr},
-      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&Impl::OnConnection), impl.get()},
-      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::OnCompleted), impl.get()},
-      {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
-       const_cast<char*>(impl->tls_key.c_str())},
-      {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
-       const_cast<char*>(impl->tls_cert.c_str())},
-      {MHD_OPTION_END, 0, nullptr},
-  };
-  impl->daemon = MHD_start_daemon(flags, 0, &Impl::OnAccept, impl.get(), &Impl::OnRequest,
-                                  impl.get(), MHD_OPTION_ARRAY, mhd_options, MHD_OPTION_END);
+  impl->daemon = StartDaemon(*impl, tls, limits.max_total);
   if (impl->daemon == nullptr) {
     close(*listen_fd);
     return absl::UnavailableError(
-        tls ? absl::StrCat(
-                  prefix, "tls: the key or certificate was refused (PEM files of a matching pair?)")
+        tls ? absl::StrCat(options.key_prefix,
+                           "tls: the key or certificate was refused (PEM files of a matching "
+                           "pair?)")
             : absl::StrCat(listen_key, ": cannot serve on ", options.listen));
   }
   try {

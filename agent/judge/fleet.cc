@@ -322,33 +322,26 @@ std::string FormatFleetParams(const FleetParams& params) {
 }
 
 namespace {
-StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams& p,
-                      bool mature_only);
-}  // namespace
 
-StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& p) {
-  return Stitch(history, now, p, false);
-}
+// The judged range's grid: absolute indices (floor(t / step)) relative to the
+// first one in range, so that grid points do not move with `now`.
+struct Grid {
+  int64_t k0 = 0;    // absolute index of grid point 0
+  int64_t size = 0;  // grid points up to `now`
+  double step = 0;   // seconds
+  double Mid(int64_t k) const { return (static_cast<double>(k0 + k) + 0.5) * step; }
+};
 
-namespace {
-StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams& p,
-                      bool mature_only) {
-  StitchedSeries verdict;
-  const bool judgeable = Finite(now) && ValidateFleetParams(p).ok();
-  const double from = now - p.lookback_seconds;
-  // Grid indices are absolute (floor(t / step)) relative to the first one in
-  // range, so that grid points do not move with `now`.
-  const int64_t k0 = judgeable ? static_cast<int64_t>(std::floor(from / p.step_seconds)) : 0;
-  const int64_t grid =
-      judgeable ? static_cast<int64_t>(std::floor(now / p.step_seconds)) - k0 + 1 : 0;
+// One lifetime on the grid.
+struct GridLifetime {
+  std::vector<Point> pts;  // its grid means, in grid order
+  double start = 0;        // process start (or first sample), seconds
+  double own_level = 1;    // median mature grid mean, at least 1
+};
 
-  std::unordered_set<std::string_view> instances;
-  std::vector<Increment> increments;
-  std::vector<std::vector<Point>> points(history.lifetimes.size());
-  std::vector<double> starts(history.lifetimes.size(), 0);
-  std::vector<double> own_level(history.lifetimes.size(), 1);
-  // A canonical order, so that sums (and verdicts) do not depend on the order
-  // the reader delivered the lifetimes in.
+// A canonical order of the lifetimes, so that sums (and verdicts) do not
+// depend on the order the reader delivered them in.
+std::vector<size_t> CanonicalOrder(const GroupHistory& history) {
   std::vector<size_t> order(history.lifetimes.size());
   for (size_t l = 0; l < order.size(); ++l) order[l] = l;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -359,121 +352,244 @@ StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams
     if (x.process_start != y.process_start) return x.process_start < y.process_start;
     return tx < ty;
   });
-  for (size_t l = 0; l < history.lifetimes.size(); ++l) {
+  return order;
+}
+
+// Whether a lifetime has a finite sample at or before `now` (the counts of an
+// unjudgeable group).
+bool SeenBy(const Lifetime& life, double now) {
+  const size_t n = std::min(life.t.size(), life.value.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (Finite(life.t[i]) && Finite(life.value[i]) && !(life.t[i] > now)) return true;
+  }
+  return false;
+}
+
+// A lifetime's grid means over (from, now], its start and its own level;
+// empty points when it has no sample there.
+GridLifetime OnGrid(const Lifetime& life, const Grid& grid, double from, double now,
+                    const FleetParams& p) {
+  GridLifetime out;
+  std::vector<Point>& pts = out.pts;
+  const size_t n = std::min(life.t.size(), life.value.size());
+  double sum = 0;
+  int count = 0;
+  int64_t open = -1;
+  double first_t = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double t = life.t[i], x = life.value[i];
+    if (!Finite(t) || !Finite(x) || t > now || !(t > from)) continue;
+    const int64_t k = static_cast<int64_t>(std::floor(t / grid.step)) - grid.k0;
+    if (k < open) continue;  // out of order: dropped
+    if (open < 0) first_t = t;
+    if (k != open && count > 0) {
+      pts.push_back({open, sum / count});
+      sum = 0;
+      count = 0;
+    }
+    open = k;
+    sum += x;
+    ++count;
+  }
+  if (count > 0) pts.push_back({open, sum / count});
+  if (pts.empty()) return out;
+  // Age from the process start when it is known and consistent, else from
+  // the first sample seen.
+  out.start = life.process_start > 0 && life.process_start <= first_t + grid.step
+                  ? life.process_start
+                  : first_t;
+  // The lifetime's mature level: the median of its grid means past the
+  // minimum warm-up (of all of them when it never got there), at least 1.
+  std::vector<double> mature_means, all_means;
+  for (const Point& pt : pts) {
+    all_means.push_back(pt.mean);
+    if (grid.Mid(pt.k) - out.start >= p.min_warmup_seconds) mature_means.push_back(pt.mean);
+  }
+  out.own_level = std::max(1.0, trend::Median(mature_means.empty() ? all_means : mature_means));
+  return out;
+}
+
+// Appends the increments of lifetime `l`'s trailing smooth_seconds mean (see
+// fleet.h, step 2), within segments that no gap breaks.
+void AddIncrements(const GridLifetime& life, int l, const Grid& grid, double from, double now,
+                   const FleetParams& p, std::vector<Increment>& increments) {
+  const std::vector<Point>& pts = life.pts;
+  const int64_t window =
+      std::max<int64_t>(1, static_cast<int64_t>(std::llround(p.smooth_seconds / grid.step)));
+  size_t segment = 0, tail = 0;
+  double window_sum = 0, previous = 0;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    if (i > 0 && static_cast<double>(pts[i].k - pts[i - 1].k) * grid.step > p.max_gap_seconds) {
+      segment = tail = i;
+      window_sum = 0;
+    }
+    window_sum += pts[i].mean;
+    while (pts[tail].k <= pts[i].k - window) window_sum -= pts[tail++].mean;
+    const double smoothed = window_sum / static_cast<double>(i + 1 - tail);
+    // Counted once the window before this point was full.
+    if (i > segment && pts[i - 1].k - pts[segment].k >= window - 1) {
+      const double dt = static_cast<double>(pts[i].k - pts[i - 1].k) * grid.step;
+      increments.push_back({pts[i].k, grid.Mid(pts[i].k) - life.start, smoothed - previous, dt,
+                            life.own_level, l, life.start > from,
+                            life.start < now - p.reference_seconds});
+    }
+    previous = smoothed;
+  }
+}
+
+// A lifetime still warming up has not reached its level: its warm-up is
+// scaled by the larger of its own level and the fleet's (the median mature
+// grid mean) over the trend window before it started.
+void ScaleByFleetLevel(const std::vector<GridLifetime>& lives, const Grid& grid,
+                       const FleetParams& p, std::vector<Increment>& increments) {
+  std::vector<std::vector<double>> at(grid.size);
+  for (const GridLifetime& life : lives) {
+    for (const Point& pt : life.pts) {
+      if (grid.Mid(pt.k) - life.start >= p.min_warmup_seconds && pt.k >= 0 && pt.k < grid.size) {
+        at[pt.k].push_back(pt.mean);
+      }
+    }
+  }
+  std::vector<double> fleet_level(grid.size, 0);
+  for (int64_t k = 0; k < grid.size; ++k) {
+    if (!at[k].empty()) fleet_level[k] = trend::Median(at[k]);
+  }
+  const int64_t before = static_cast<int64_t>(
+      std::llround(absl::ToDoubleSeconds(p.detector.trend_window) / grid.step));
+  std::vector<double> level(lives.size(), 1);
+  for (size_t l = 0; l < lives.size(); ++l) {
+    if (lives[l].pts.empty()) continue;
+    const int64_t k_start = static_cast<int64_t>(std::floor(lives[l].start / grid.step)) - grid.k0;
+    std::vector<double> window;
+    for (int64_t k = std::max<int64_t>(0, k_start - before); k <= std::min(grid.size - 1, k_start);
+         ++k) {
+      if (fleet_level[k] > 0) window.push_back(fleet_level[k]);
+    }
+    level[l] = std::max(lives[l].own_level, window.empty() ? 0.0 : trend::Median(window));
+  }
+  for (Increment& inc : increments) inc.level = level[inc.lifetime];
+}
+
+// Step 4's sums: per grid point the fleet's increments past the warm-up (the
+// profile's excess taken out) and how many lifetimes gave one; per lifetime
+// its summed change and the seconds it covers.
+struct FleetIncrements {
+  std::vector<double> sum;
+  std::vector<int> contributors;
+  std::vector<double> change, span;
+};
+
+FleetIncrements SumIncrements(const std::vector<Increment>& increments, const Warmup& profile,
+                              double warmup, size_t lifetimes, const Grid& grid,
+                              const FleetParams& p) {
+  FleetIncrements f{std::vector<double>(grid.size, 0), std::vector<int>(grid.size, 0),
+                    std::vector<double>(lifetimes, 0), std::vector<double>(lifetimes, 0)};
+  for (const Increment& inc : increments) {
+    if (inc.age < warmup || inc.k < 0 || inc.k >= grid.size) continue;
+    const size_t j = static_cast<size_t>(inc.age / p.warmup_bin_seconds);
+    const double delta =
+        inc.delta - (j < profile.excess.size() ? profile.excess[j] * inc.dt * inc.level : 0);
+    f.sum[inc.k] += delta;
+    ++f.contributors[inc.k];
+    f.change[inc.lifetime] += delta;
+    f.span[inc.lifetime] += inc.dt;
+  }
+  return f;
+}
+
+// The random walk of the stitched series (see fleet.h, step 5): each
+// lifetime adds its change from W to its end, whose noise (the load's
+// wander, which does not telescope across lifetimes) accumulates. Its
+// spread is the robust deviation of the lifetimes' changes around the
+// common rate (a leak's growth is that rate, not noise). 0 with fewer than
+// 3 lifetimes that span smooth_seconds.
+double WalkSd(const FleetIncrements& f, const Grid& grid, const FleetParams& p) {
+  std::vector<double> rates, residuals;
+  int64_t points_with_data = 0, contributions = 0;
+  for (int64_t k = 0; k < grid.size; ++k) {
+    if (f.contributors[k] == 0) continue;
+    ++points_with_data;
+    contributions += f.contributors[k];
+  }
+  int counted = 0;
+  for (size_t l = 0; l < f.span.size(); ++l) {
+    if (f.span[l] <= 0) continue;
+    ++counted;
+    if (f.span[l] >= p.smooth_seconds) rates.push_back(f.change[l] / f.span[l]);
+  }
+  if (rates.size() < 3 || points_with_data == 0) return 0;
+  const double rate = trend::Median(rates);
+  for (size_t l = 0; l < f.span.size(); ++l) {
+    if (f.span[l] >= p.smooth_seconds)
+      residuals.push_back(std::abs(f.change[l] - rate * f.span[l]));
+  }
+  const double lifetime_sd = 1.4826 * trend::Median(residuals);
+  const double judged = static_cast<double>(points_with_data) * grid.step;
+  const double mean_contributors =
+      static_cast<double>(contributions) / static_cast<double>(points_with_data);
+  // Lifetimes that end (or are cut by `now`) within one trend window.
+  const double walk_window = absl::ToDoubleSeconds(p.detector.trend_window);
+  const double ends = counted * std::min(1.0, walk_window / judged);
+  return lifetime_sd * std::sqrt(ends) / mean_contributors;
+}
+
+// The stitched series itself: from the typical mature level (the median of
+// the grid means past the warm-up), the fleet's mean increment at each grid
+// point that has one. Nothing when no grid mean is past the warm-up.
+void AppendStitched(const std::vector<GridLifetime>& lives, const FleetIncrements& f, double warmup,
+                    const Grid& grid, StitchedSeries& verdict) {
+  std::vector<double> mature;
+  for (const GridLifetime& life : lives) {
+    for (const Point& pt : life.pts) {
+      if (grid.Mid(pt.k) - life.start >= warmup) mature.push_back(pt.mean);
+    }
+  }
+  if (mature.empty()) return;
+  verdict.level = trend::Median(mature);
+  double stitched = verdict.level;
+  for (int64_t k = 0; k < grid.size; ++k) {
+    if (f.contributors[k] == 0) continue;
+    stitched += f.sum[k] / f.contributors[k];
+    verdict.t.push_back(grid.Mid(k));
+    verdict.x.push_back(stitched);
+  }
+}
+
+StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams& p,
+                      bool mature_only) {
+  StitchedSeries verdict;
+  const bool judgeable = Finite(now) && ValidateFleetParams(p).ok();
+  const std::vector<size_t> order = CanonicalOrder(history);
+  if (!judgeable) {  // counts only: lifetimes with a sample up to `now`
+    std::unordered_set<std::string_view> instances;
+    for (size_t l : order) {
+      if (!SeenBy(history.lifetimes[l], now)) continue;
+      instances.insert(history.lifetimes[l].instance);
+      ++verdict.lifetimes;
+    }
+    verdict.instances = static_cast<int>(instances.size());
+    return verdict;
+  }
+  const double from = now - p.lookback_seconds;
+  Grid grid;
+  grid.step = p.step_seconds;
+  grid.k0 = static_cast<int64_t>(std::floor(from / p.step_seconds));
+  grid.size = static_cast<int64_t>(std::floor(now / p.step_seconds)) - grid.k0 + 1;
+
+  std::unordered_set<std::string_view> instances;
+  std::vector<Increment> increments;
+  std::vector<GridLifetime> lives(history.lifetimes.size());
+  for (size_t l = 0; l < order.size(); ++l) {
     const Lifetime& life = history.lifetimes[order[l]];
-    const size_t n = std::min(life.t.size(), life.value.size());
-    if (!judgeable) {  // counts only: lifetimes with a sample up to `now`
-      for (size_t i = 0; i < n; ++i) {
-        if (Finite(life.t[i]) && Finite(life.value[i]) && !(life.t[i] > now)) {
-          instances.insert(life.instance);
-          ++verdict.lifetimes;
-          break;
-        }
-      }
-      continue;
-    }
-    std::vector<Point>& pts = points[l];
-    double sum = 0;
-    int count = 0;
-    int64_t open = -1;
-    double first_t = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const double t = life.t[i], x = life.value[i];
-      if (!Finite(t) || !Finite(x) || t > now || !(t > from)) continue;
-      const int64_t k = static_cast<int64_t>(std::floor(t / p.step_seconds)) - k0;
-      if (k < open) continue;  // out of order: dropped
-      if (open < 0) first_t = t;
-      if (k != open && count > 0) {
-        pts.push_back({open, sum / count});
-        sum = 0;
-        count = 0;
-      }
-      open = k;
-      sum += x;
-      ++count;
-    }
-    if (count > 0) pts.push_back({open, sum / count});
-    if (pts.empty()) continue;
+    lives[l] = OnGrid(life, grid, from, now, p);
+    if (lives[l].pts.empty()) continue;
     instances.insert(life.instance);
     ++verdict.lifetimes;
-    // Age from the process start when it is known and consistent, else from
-    // the first sample seen.
-    const double start = life.process_start > 0 && life.process_start <= first_t + p.step_seconds
-                             ? life.process_start
-                             : first_t;
-    starts[l] = start;
-    // The lifetime's mature level: the median of its grid means past the
-    // minimum warm-up (of all of them when it never got there), at least 1.
-    std::vector<double> mature_means, all_means;
-    for (const Point& pt : pts) {
-      const double t = (static_cast<double>(k0 + pt.k) + 0.5) * p.step_seconds;
-      all_means.push_back(pt.mean);
-      if (t - start >= p.min_warmup_seconds) mature_means.push_back(pt.mean);
-    }
-    const double level =
-        std::max(1.0, trend::Median(mature_means.empty() ? all_means : mature_means));
-    own_level[l] = level;
-    // Increments of the trailing smooth_seconds mean (see fleet.h, step 2),
-    // within segments that no gap breaks.
-    const int64_t window =
-        std::max<int64_t>(1, static_cast<int64_t>(std::llround(p.smooth_seconds / p.step_seconds)));
-    size_t segment = 0, tail = 0;
-    double window_sum = 0, previous = 0;
-    for (size_t i = 0; i < pts.size(); ++i) {
-      if (i > 0 &&
-          static_cast<double>(pts[i].k - pts[i - 1].k) * p.step_seconds > p.max_gap_seconds) {
-        segment = tail = i;
-        window_sum = 0;
-      }
-      window_sum += pts[i].mean;
-      while (pts[tail].k <= pts[i].k - window) window_sum -= pts[tail++].mean;
-      const double smoothed = window_sum / static_cast<double>(i + 1 - tail);
-      // Counted once the window before this point was full.
-      if (i > segment && pts[i - 1].k - pts[segment].k >= window - 1) {
-        const double t = (static_cast<double>(k0 + pts[i].k) + 0.5) * p.step_seconds;
-        const double dt = static_cast<double>(pts[i].k - pts[i - 1].k) * p.step_seconds;
-        increments.push_back({pts[i].k, t - start, smoothed - previous, dt, level,
-                              static_cast<int>(l), start > from,
-                              start < now - p.reference_seconds});
-      }
-      previous = smoothed;
-    }
+    AddIncrements(lives[l], static_cast<int>(l), grid, from, now, p, increments);
   }
   verdict.instances = static_cast<int>(instances.size());
-  if (!judgeable || increments.empty()) return verdict;
-
-  // A lifetime still warming up has not reached its level: its warm-up is
-  // scaled by the larger of its own level and the fleet's (the median mature
-  // grid mean) over the trend window before it started.
-  {
-    std::vector<std::vector<double>> at(grid);
-    for (size_t l = 0; l < points.size(); ++l) {
-      for (const Point& pt : points[l]) {
-        const double t = (static_cast<double>(k0 + pt.k) + 0.5) * p.step_seconds;
-        if (t - starts[l] >= p.min_warmup_seconds && pt.k >= 0 && pt.k < grid) {
-          at[pt.k].push_back(pt.mean);
-        }
-      }
-    }
-    std::vector<double> fleet_level(grid, 0);
-    for (int64_t k = 0; k < grid; ++k) {
-      if (!at[k].empty()) fleet_level[k] = trend::Median(at[k]);
-    }
-    const int64_t before = static_cast<int64_t>(
-        std::llround(absl::ToDoubleSeconds(p.detector.trend_window) / p.step_seconds));
-    std::vector<double> level(points.size(), 1);
-    for (size_t l = 0; l < points.size(); ++l) {
-      if (points[l].empty()) continue;
-      const int64_t k_start = static_cast<int64_t>(std::floor(starts[l] / p.step_seconds)) - k0;
-      std::vector<double> window;
-      for (int64_t k = std::max<int64_t>(0, k_start - before); k <= std::min(grid - 1, k_start);
-           ++k) {
-        if (fleet_level[k] > 0) window.push_back(fleet_level[k]);
-      }
-      level[l] = std::max(own_level[l], window.empty() ? 0.0 : trend::Median(window));
-    }
-    for (Increment& inc : increments) inc.level = level[inc.lifetime];
-  }
+  if (increments.empty()) return verdict;
+  ScaleByFleetLevel(lives, grid, p, increments);
 
   // 3. Warm-up age.
   const Warmup profile = ChooseWarmup(increments, p);
@@ -482,72 +598,17 @@ StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams
   verdict.warmup_seconds = warmup;
 
   // 4. The fleet's increment per grid point and its typical level.
-  std::vector<double> sum(grid, 0);
-  std::vector<int> contributors(grid, 0);
-  std::vector<double> change(points.size(), 0), span(points.size(), 0);
-  for (const Increment& inc : increments) {
-    if (inc.age < warmup || inc.k < 0 || inc.k >= grid) continue;
-    const size_t j = static_cast<size_t>(inc.age / p.warmup_bin_seconds);
-    const double delta =
-        inc.delta - (j < profile.excess.size() ? profile.excess[j] * inc.dt * inc.level : 0);
-    sum[inc.k] += delta;
-    ++contributors[inc.k];
-    change[inc.lifetime] += delta;
-    span[inc.lifetime] += inc.dt;
-  }
-  // The random walk of the stitched series (see fleet.h, step 5): each
-  // lifetime adds its change from W to its end, whose noise (the load's
-  // wander, which does not telescope across lifetimes) accumulates. Its
-  // spread is the robust deviation of the lifetimes' changes around the
-  // common rate (a leak's growth is that rate, not noise).
-  std::vector<double> rates, residuals;
-  int64_t points_with_data = 0, contributions = 0;
-  for (int64_t k = 0; k < grid; ++k) {
-    if (contributors[k] == 0) continue;
-    ++points_with_data;
-    contributions += contributors[k];
-  }
-  int counted = 0;
-  for (size_t l = 0; l < points.size(); ++l) {
-    if (span[l] <= 0) continue;
-    ++counted;
-    if (span[l] >= p.smooth_seconds) rates.push_back(change[l] / span[l]);
-  }
-  if (rates.size() >= 3 && points_with_data > 0) {
-    const double rate = trend::Median(rates);
-    for (size_t l = 0; l < points.size(); ++l) {
-      if (span[l] >= p.smooth_seconds) residuals.push_back(std::abs(change[l] - rate * span[l]));
-    }
-    const double lifetime_sd = 1.4826 * trend::Median(residuals);
-    const double judged = static_cast<double>(points_with_data) * p.step_seconds;
-    const double mean_contributors =
-        static_cast<double>(contributions) / static_cast<double>(points_with_data);
-    // Lifetimes that end (or are cut by `now`) within one trend window.
-    const double walk_window = absl::ToDoubleSeconds(p.detector.trend_window);
-    const double ends = counted * std::min(1.0, walk_window / judged);
-    verdict.walk_sd = lifetime_sd * std::sqrt(ends) / mean_contributors;
-  }
-  std::vector<double> mature;
-  for (size_t l = 0; l < points.size(); ++l) {
-    for (const Point& pt : points[l]) {
-      const double t = (static_cast<double>(k0 + pt.k) + 0.5) * p.step_seconds;
-      if (t - starts[l] >= warmup) mature.push_back(pt.mean);
-    }
-  }
-  if (mature.empty()) return verdict;
-  verdict.level = trend::Median(mature);
-
-  double stitched = verdict.level;
-  for (int64_t k = 0; k < grid; ++k) {
-    if (contributors[k] == 0) continue;
-    stitched += sum[k] / contributors[k];
-    verdict.t.push_back((static_cast<double>(k0 + k) + 0.5) * p.step_seconds);
-    verdict.x.push_back(stitched);
-  }
+  const FleetIncrements f = SumIncrements(increments, profile, warmup, lives.size(), grid, p);
+  verdict.walk_sd = WalkSd(f, grid, p);
+  AppendStitched(lives, f, warmup, grid, verdict);
   return verdict;
 }
 
 }  // namespace
+
+StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& p) {
+  return Stitch(history, now, p, false);
+}
 
 FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetParams& p) {
   const StitchedSeries series = StitchGroup(history, now, p);

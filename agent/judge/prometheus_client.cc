@@ -413,7 +413,6 @@ PrometheusClient::PrometheusClient(ClientOptions options, BaseUrl base)
 
 absl::StatusOr<std::string> PrometheusClient::Post(const std::string& path,
                                                    const Form& form) const {
-  const std::string url = absl::StrCat(base_.scheme_host_port, base_.path_prefix, path);
   absl::Status last;
   absl::Duration backoff = options_.first_backoff;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
@@ -421,71 +420,83 @@ absl::StatusOr<std::string> PrometheusClient::Post(const std::string& path,
       std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));
       backoff *= 2;
     }
-    httplib::Client http(base_.scheme_host_port);
-    const auto timeout = absl::ToChronoMicroseconds(options_.timeout);
-    http.set_connection_timeout(timeout);
-    http.set_read_timeout(timeout);
-    http.set_write_timeout(timeout);
-    if (!options_.ca_file.empty()) http.set_ca_cert_path(options_.ca_file);
-    if (!options_.bearer_token.empty()) http.set_bearer_token_auth(options_.bearer_token);
-    if (!options_.basic_auth_user.empty()) {
-      http.set_basic_auth(options_.basic_auth_user, options_.basic_auth_password);
-    }
-    httplib::Request req;
-    req.method = "POST";
-    req.path = base_.path_prefix + path;
-    for (const auto& [name, value] : options_.headers) req.headers.emplace(name, value);
-    if (options_.gzip) req.headers.emplace("Accept-Encoding", "gzip");
-    req.headers.emplace("Content-Type", "application/x-www-form-urlencoded");
-    req.body = FormBody(form);
-    std::string body;
-    bool too_big = false, too_slow = false;
-    const absl::Time deadline = absl::Now() + options_.timeout;
-    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
-      if (body.size() + n > options_.max_response_bytes) {
-        too_big = true;
-        return false;
-      }
-      if (absl::Now() > deadline) {
-        too_slow = true;
-        return false;
-      }
-      body.append(data, n);
-      return true;
-    };
-    httplib::Result res = http.send(req);
-    if (too_big) {
-      // A larger answer would not be smaller next time.
-      return absl::ResourceExhaustedError(
-          absl::StrCat("POST ", url, ": the response is larger than ", options_.max_response_bytes,
-                       " bytes (narrow --selector or --lookback)"));
-    }
-    if (too_slow) {
-      last = absl::UnavailableError(absl::StrCat("POST ", url, ": the response took longer than ",
-                                                 absl::FormatDuration(options_.timeout)));
-      continue;
-    }
-    if (!res) {
-      last = absl::UnavailableError(
-          absl::StrCat("POST ", url, ": ", Describe(res.error(), options_.timeout)));
-      continue;
-    }
-    if (res->status >= 200 && res->status < 300) return body;
-    // The API answers errors with its envelope; fall back to the raw body.
-    std::string detail;
-    absl::StatusOr<std::vector<Labels>> envelope = ParseSeriesResponse(body, nullptr);
-    if (!envelope.ok() && absl::IsInvalidArgument(envelope.status())) {
-      detail = std::string(envelope.status().message());
-    } else {
-      detail = absl::StrCat("\"", body.substr(0, 200), body.size() > 200 ? "..." : "", "\"");
-    }
-    std::string status = absl::StrCat("POST ", url, ": HTTP ", res->status, " ", detail);
-    if (!Retryable(res->status)) return absl::InvalidArgumentError(status);
-    last = absl::UnavailableError(status);
+    absl::StatusOr<std::string> body = PostOnce(path, form);
+    if (body.ok() || !absl::IsUnavailable(body.status())) return body;
+    last = body.status();
   }
   return absl::Status(last.code(),
                       absl::StrCat(last.message(), " (after ", options_.max_attempts,
                                    options_.max_attempts == 1 ? " attempt)" : " attempts)"));
+}
+
+namespace {
+
+// The message of a non-2xx answer: the API's error envelope, else the start
+// of the raw body.
+std::string ErrorDetail(const std::string& body) {
+  absl::StatusOr<std::vector<Labels>> envelope = ParseSeriesResponse(body, nullptr);
+  if (!envelope.ok() && absl::IsInvalidArgument(envelope.status())) {
+    return std::string(envelope.status().message());
+  }
+  return absl::StrCat("\"", body.substr(0, 200), body.size() > 200 ? "..." : "", "\"");
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PrometheusClient::PostOnce(const std::string& path,
+                                                       const Form& form) const {
+  const std::string url = absl::StrCat(base_.scheme_host_port, base_.path_prefix, path);
+  httplib::Client http(base_.scheme_host_port);
+  const auto timeout = absl::ToChronoMicroseconds(options_.timeout);
+  http.set_connection_timeout(timeout);
+  http.set_read_timeout(timeout);
+  http.set_write_timeout(timeout);
+  if (!options_.ca_file.empty()) http.set_ca_cert_path(options_.ca_file);
+  if (!options_.bearer_token.empty()) http.set_bearer_token_auth(options_.bearer_token);
+  if (!options_.basic_auth_user.empty()) {
+    http.set_basic_auth(options_.basic_auth_user, options_.basic_auth_password);
+  }
+  httplib::Request req;
+  req.method = "POST";
+  req.path = base_.path_prefix + path;
+  for (const auto& [name, value] : options_.headers) req.headers.emplace(name, value);
+  if (options_.gzip) req.headers.emplace("Accept-Encoding", "gzip");
+  req.headers.emplace("Content-Type", "application/x-www-form-urlencoded");
+  req.body = FormBody(form);
+  std::string body;
+  bool too_big = false, too_slow = false;
+  const absl::Time deadline = absl::Now() + options_.timeout;
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (body.size() + n > options_.max_response_bytes) {
+      too_big = true;
+      return false;
+    }
+    if (absl::Now() > deadline) {
+      too_slow = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  };
+  httplib::Result res = http.send(req);
+  if (too_big) {
+    // A larger answer would not be smaller next time.
+    return absl::ResourceExhaustedError(absl::StrCat("POST ", url, ": the response is larger than ",
+                                                     options_.max_response_bytes,
+                                                     " bytes (narrow --selector or --lookback)"));
+  }
+  if (too_slow) {
+    return absl::UnavailableError(absl::StrCat("POST ", url, ": the response took longer than ",
+                                               absl::FormatDuration(options_.timeout)));
+  }
+  if (!res) {
+    return absl::UnavailableError(
+        absl::StrCat("POST ", url, ": ", Describe(res.error(), options_.timeout)));
+  }
+  if (res->status >= 200 && res->status < 300) return body;
+  std::string status = absl::StrCat("POST ", url, ": HTTP ", res->status, " ", ErrorDetail(body));
+  if (!Retryable(res->status)) return absl::InvalidArgumentError(status);
+  return absl::UnavailableError(status);
 }
 
 absl::StatusOr<std::vector<Series>> PrometheusClient::QueryRange(const std::string& query,

@@ -133,6 +133,10 @@ class PrometheusClient {
   // of a 2xx answer.
   absl::StatusOr<std::string> Post(
       const std::string& path, const std::vector<std::pair<std::string, std::string>>& form) const;
+  // One attempt of Post: the body of a 2xx answer, UnavailableError when
+  // another attempt may succeed, any other error when it cannot.
+  absl::StatusOr<std::string> PostOnce(
+      const std::string& path, const std::vector<std::pair<std::string, std::string>>& form) const;
 
   ClientOptions options_;
   BaseUrl base_;

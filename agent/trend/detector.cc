@@ -267,18 +267,36 @@ bool SeriesDetector::ShortScaleEvidence(absl::Span<const double> t, absl::Span<c
   // A step under way (the regime rule's rise within the last regime_floors
   // floor windows, seen on this scale's floors, which may not yet show in the
   // coarser ones): left to the regime rule.
-  if (params_.regime.step.shift > 0) {
-    const size_t gap = static_cast<size_t>(
-        std::lround(params_.regime.step.floors * floor_seconds_ / floor_seconds));
-    if (gap >= 1 && x.size() > gap) {
-      const double before = x[x.size() - 1 - gap];
-      const double rise = x.back() - before;
-      if (rise >= std::max(params_.regime.min_rise, params_.regime.step.shift * before) &&
-          rise >= params_.regime.step.noise_k * Jitter(x)) {
-        return false;
-      }
-    }
+  if (StepUnderWay(x, floor_seconds)) return false;
+  if (!LeakShaped(t, x, floor_seconds, growth, bar, duration)) return false;
+  // The level now is the mean of the floors of the latest floor_window.
+  double sum = 0;
+  int count = 0;
+  for (size_t i = x.size(); i-- > 0 && t[i] > t.back() + floor_seconds - floor_seconds_ - 1;) {
+    sum += x[i];
+    ++count;
   }
+  if (!IsNewHighAt(t.front(), sum / count, scale.guard.margin * bar, scale.guard.drawdown, fine)) {
+    return false;
+  }
+  verdict = Verdict{true, growth / duration * 3600, mk.z};
+  return true;
+}
+
+bool SeriesDetector::StepUnderWay(absl::Span<const double> x, double floor_seconds) const {
+  if (params_.regime.step.shift <= 0) return false;
+  const size_t gap =
+      static_cast<size_t>(std::lround(params_.regime.step.floors * floor_seconds_ / floor_seconds));
+  if (gap < 1 || x.size() <= gap) return false;
+  const double before = x[x.size() - 1 - gap];
+  const double rise = x.back() - before;
+  return rise >= std::max(params_.regime.min_rise, params_.regime.step.shift * before) &&
+         rise >= params_.regime.step.noise_k * Jitter(x);
+}
+
+bool SeriesDetector::LeakShaped(absl::Span<const double> t, absl::Span<const double> x,
+                                double floor_seconds, double growth, double bar,
+                                double duration) const {
   // Spread: no third of the scale sits below the one before it (the medians of
   // their floors) ...
   const size_t third = x.size() / 3;
@@ -304,17 +322,6 @@ bool SeriesDetector::ShortScaleEvidence(absl::Span<const double> t, absl::Span<c
     if (jump > params_.shape.jump_share * growth) return false;
     if (params_.shape.jump_bar_share > 0 && jump > params_.shape.jump_bar_share * bar) return false;
   }
-  // The level now is the mean of the floors of the latest floor_window.
-  double sum = 0;
-  int count = 0;
-  for (size_t i = x.size(); i-- > 0 && t[i] > t.back() + floor_seconds - floor_seconds_ - 1;) {
-    sum += x[i];
-    ++count;
-  }
-  if (!IsNewHighAt(t.front(), sum / count, scale.guard.margin * bar, scale.guard.drawdown, fine)) {
-    return false;
-  }
-  verdict = Verdict{true, growth / duration * 3600, mk.z};
   return true;
 }
 

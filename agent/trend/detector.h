@@ -181,6 +181,14 @@ class SeriesDetector {
   bool ShortScaleEvidence(absl::Span<const double> t, absl::Span<const double> x,
                           double floor_seconds, const ShortScale& scale, bool fine,
                           Verdict& verdict) const;
+  // True when the regime rule's step is under way in the last regime floors of
+  // `x` (floors of floor_seconds): a step that is the regime rule's to judge.
+  bool StepUnderWay(absl::Span<const double> x, double floor_seconds) const;
+  // True when the rise of `x` (growth over its duration, against the growth
+  // bar) has a leak's shape: every third above the one before, the recent
+  // half keeping the rate, no single jump carrying it.
+  bool LeakShaped(absl::Span<const double> t, absl::Span<const double> x, double floor_seconds,
+                  double growth, double bar, double duration) const;
   // Folds a value at time `t` into the maximum of its guard bin and drops the
   // bins that ended before `now` - guard_window.
   void AddToBins(std::vector<Bin>& bins, double t, double value, double now) const;
