@@ -4,7 +4,6 @@
 #include <elfutils/libdwfl.h>
 #include <link.h>
 #include <pthread.h>
-#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,26 +121,10 @@ std::atomic<Mailbox*> g_mailbox{nullptr};
 std::atomic<bool> g_running{false};  // a symbolizer thread serves this process
 std::atomic<pid_t> g_running_pid{0};
 
-// Loads the main executable's symbol table and DWARF (from its debug file if
-// it has one) before the first question, which then does not wait for it.
-void WarmUp() {
-  Live& live = TheLive();
-  std::lock_guard<std::mutex> lock(live.mu);
-  ReportModules(live);
-  if (live.dwfl == nullptr) return;
-  if (Dwfl_Module* exe = dwfl_addrmodule(live.dwfl, getauxval(AT_PHDR))) {
-    dwfl_module_getsymtab(exe);
-    Dwarf_Addr bias = 0;
-    dwfl_module_getdwarf(exe, &bias);
-  }
-}
-
 void Serve(Mailbox* box) {
+  // Nothing is read before the first question: a process that never blocks
+  // never has its modules' tables and DWARF read (debug_files.h).
   MarkAgentThread();
-  try {
-    WarmUp();
-  } catch (...) {
-  }
   std::unique_lock<std::mutex> lock(box->mu);
   for (;;) {
     box->stalled = false;  // ready for a request

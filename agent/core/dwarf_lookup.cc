@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/debugging/internal/demangle.h"
+#include "core/debug_files.h"
 
 namespace leakwatch::core {
 namespace {
@@ -68,22 +69,45 @@ std::string DebugInfoSearchPath(const std::vector<std::string>& dirs) {
   return path;
 }
 
+namespace {
+
+// One set of callbacks per kind of Dwfl; each find_debuginfo reads its own
+// search path (libdwfl passes the callbacks' debuginfo_path to no callback).
+Dwfl_Callbacks g_live_callbacks;
+Dwfl_Callbacks g_offline_callbacks;
+
+int FindLiveDebugFile(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                      const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                      char** debuginfo_file_name) {
+  return FindDebugFile(*g_live_callbacks.debuginfo_path, mod, userdata, modname, base, file_name,
+                       debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
+int FindOfflineDebugFile(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                         const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                         char** debuginfo_file_name) {
+  return FindDebugFile(*g_offline_callbacks.debuginfo_path, mod, userdata, modname, base, file_name,
+                       debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
+}  // namespace
+
 Dwfl* NewLiveDwfl(char** search_path) {
-  static Dwfl_Callbacks callbacks;
-  callbacks.find_elf = dwfl_linux_proc_find_elf;
-  callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-  callbacks.section_address = dwfl_offline_section_address;
-  callbacks.debuginfo_path = search_path;
-  return dwfl_begin(&callbacks);
+  g_live_callbacks.find_elf = dwfl_linux_proc_find_elf;
+  g_live_callbacks.find_debuginfo = FindLiveDebugFile;
+  g_live_callbacks.section_address = dwfl_offline_section_address;
+  g_live_callbacks.debuginfo_path = search_path;
+  return dwfl_begin(&g_live_callbacks);
 }
 
 Dwfl* NewOfflineDwfl(char** search_path) {
-  static Dwfl_Callbacks callbacks;
-  callbacks.find_elf = dwfl_build_id_find_elf;
-  callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-  callbacks.section_address = dwfl_offline_section_address;
-  callbacks.debuginfo_path = search_path;
-  return dwfl_begin(&callbacks);
+  // find_elf runs only for modules reported without their file;
+  // leakwatch-symbolize reports its one module by path.
+  g_offline_callbacks.find_elf = dwfl_build_id_find_elf;
+  g_offline_callbacks.find_debuginfo = FindOfflineDebugFile;
+  g_offline_callbacks.section_address = dwfl_offline_section_address;
+  g_offline_callbacks.debuginfo_path = search_path;
+  return dwfl_begin(&g_offline_callbacks);
 }
 
 std::string ModuleBuildId(Dwfl_Module* module) {

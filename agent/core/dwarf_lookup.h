@@ -1,7 +1,7 @@
 // Names and source lines of code addresses from ELF symbol tables and DWARF,
 // with elfutils' libdwfl: the module's own tables, or a separate debug file
 // found by build-id or .gnu_debuglink under the debug directories (and through
-// debuginfod when DEBUGINFOD_URLS is set; libdwfl asks it). The full symbol
+// debuginfod only when DEBUGINFOD_URLS is set: debug_files.h). The full symbol
 // table (.symtab) of the debug file names static and hidden functions too.
 //
 // Allocates and takes libdwfl's locks: never call it from a hook (see
@@ -42,8 +42,10 @@ std::string FrameInfoLabel(const FrameInfo& info);
 // DIR/.build-id/xx/yyyy.debug, and by debuglink name).
 std::string DebugInfoSearchPath(const std::vector<std::string>& dirs);
 
-// Callbacks for a Dwfl over the live process (dwfl_linux_proc_*) or over files
-// (offline); `search_path` must outlive the Dwfl.
+// A Dwfl over the live process (dwfl_linux_proc_*) or over files (offline),
+// its separate debug files found by FindDebugFile (debug_files.h) along
+// `search_path`, which must outlive the Dwfl. One Dwfl of each kind at a time:
+// a new one replaces the previous one's search path.
 Dwfl* NewLiveDwfl(char** search_path);
 Dwfl* NewOfflineDwfl(char** search_path);
 

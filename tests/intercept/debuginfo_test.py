@@ -23,6 +23,7 @@ shows a blocked worker's stack of 8 or more frames.
 Usage: debuginfo_test.py --preload SO --cc CC --symbolize BIN [--memcached BIN]
 """
 import argparse
+import http.server
 import os
 import re
 import shutil
@@ -73,8 +74,9 @@ def build_id_of(path):
     return m.group(1)
 
 
-def preloaded(cmd, sites_yaml, tmp):
-    """(process, exporter port): `cmd` under the preload library."""
+def preloaded(cmd, sites_yaml, tmp, extra_env=None):
+    """(process, exporter port): `cmd` under the preload library (with
+    `extra_env`, else without DEBUGINFOD_URLS)."""
     port = free_port()
     config = os.path.join(tmp, "leakwatch-%d.yaml" % port)
     with open(config, "w") as f:
@@ -83,13 +85,15 @@ def preloaded(cmd, sites_yaml, tmp):
     env = dict(os.environ, LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=config)
     env.pop("LEAKWATCH_START", None)
     env.pop("DEBUGINFOD_URLS", None)  # only the files this test lays out
+    env.update(extra_env or {})
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env), port
 
 
-def blocked_site(program, sites_yaml, tmp):
-    """(debug=1 site label, debug=2 dump) of the program's one blocked thread."""
-    proc, port = preloaded([program], sites_yaml, tmp)
+def blocked_site(program, sites_yaml, tmp, extra_env=None, maps=None):
+    """(debug=1 site label, debug=2 dump) of the program's one blocked thread;
+    its /proc/PID/maps then appended to the list `maps` if given."""
+    proc, port = preloaded([program], sites_yaml, tmp, extra_env)
     try:
         deadline = time.monotonic() + TIMEOUT
         last = ""
@@ -101,7 +105,11 @@ def blocked_site(program, sites_yaml, tmp):
                 last = fetch(port, 1)
                 m = re.search(r"^1 blocked @ (.+) \[mutex\]", last, re.M)
                 if m:
-                    return m.group(1), fetch(port, 2)
+                    every = fetch(port, 2)
+                    if maps is not None:
+                        with open("/proc/%d/maps" % proc.pid) as f:
+                            maps.append(f.read())
+                    return m.group(1), every
             except OSError:
                 pass
             time.sleep(0.05)
@@ -167,6 +175,56 @@ class DebugInfoTest(unittest.TestCase):
         site, _ = blocked_site(self.lonely_program,
                                "sites:\n  debug_dirs: [%s]\n" % self.debug_dir, self.tmp)
         self.assert_named(site)
+
+    def test_debuginfod_when_asked_names_the_static_function_and_line(self):
+        # No debug file on disk for the lonely program; a debuginfod server on
+        # loopback has it, and DEBUGINFOD_URLS names the server.
+        debug_file = self.debug_file
+        requests = []
+
+        class FakeDebuginfod(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                requests.append(self.path)
+                if self.path == "/buildid/%s/debuginfo" % DebugInfoTest.build_id:
+                    with open(debug_file, "rb") as f:
+                        body = f.read()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                else:
+                    self.send_error(404)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeDebuginfod)
+        serving = threading.Thread(target=server.serve_forever)
+        serving.start()
+        cache = os.path.join(self.tmp, "debuginfod-cache-%d" % server.server_port)
+        maps = []
+        try:
+            site, every = blocked_site(
+                self.lonely_program, "", self.tmp,
+                {"DEBUGINFOD_URLS": "http://127.0.0.1:%d" % server.server_port,
+                 "DEBUGINFOD_CACHE_PATH": cache, "DEBUGINFOD_TIMEOUT": "30"}, maps)
+        finally:
+            server.shutdown()
+            serving.join()
+            server.server_close()
+        self.assertIn("/buildid/%s/debuginfo" % self.build_id, requests)
+        self.assert_named(site)
+        self.assertRegex(every, r"\n    wait_in_static_function\+0x[0-9a-f]+ \(blocked_static\.c:%d\)\n"
+                         % self.line)
+        # Asked for, so loaded: the client is the process's own debuginfod.
+        self.assertIn("libdebuginfod", maps[0])
+
+    def test_without_debuginfod_urls_no_client_is_loaded(self):
+        maps = []
+        site, _ = blocked_site(self.lonely_program, "", self.tmp, None, maps)
+        self.assertRegex(site, r"^blocked_static\+0x[0-9a-f]+$")
+        self.assertNotIn("libdebuginfod", maps[0])
+        self.assertNotIn("libcurl", maps[0])
 
     def test_without_debug_info_module_offset_build_id_and_resolve_command(self):
         site, every = blocked_site(self.lonely_program, "", self.tmp)

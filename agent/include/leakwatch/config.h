@@ -130,7 +130,8 @@ struct Config {
     // the module's own directory, its .debug subdirectory and /usr/lib/debug:
     // by build-id (DIR/.build-id/xx/yyyy.debug) and by .gnu_debuglink name.
     // Interposed sites and dump stacks get function names (static ones too)
-    // and file:line from them; debuginfod is asked when DEBUGINFOD_URLS is set.
+    // and file:line from them; debuginfod is asked only when DEBUGINFOD_URLS
+    // is set to a non-empty value.
     std::vector<std::string> debug_dirs;
   };
   struct Intercept {
