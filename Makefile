@@ -20,7 +20,7 @@ CMAKE_FLAGS ?=
 
 # Everything the project needs from Debian 12, by package name.
 DEBS := build-essential cmake pkg-config git ca-certificates python3 python3-yaml \
-        libabsl-dev prometheus-cpp-dev libcivetweb-dev libmicrohttpd-dev zlib1g-dev libyaml-cpp-dev \
+        libabsl-dev libdw-dev libelf-dev prometheus-cpp-dev libcivetweb-dev libmicrohttpd-dev zlib1g-dev libyaml-cpp-dev \
         libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
         libcpp-httplib-dev libssl-dev openssl nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev \
         prometheus prometheus-alertmanager curl procps mariadb-server memcached \

@@ -73,6 +73,7 @@ const Key kKeys[] = {
     {"sites.idle_sites", [](Config& c) -> Field { return &c.sites.idle_sites; }},
     {"sites.idle_threads", [](Config& c) -> Field { return &c.sites.idle_threads; }},
     {"sites.drop_after", [](Config& c) -> Field { return &c.sites.drop_after; }},
+    {"sites.debug_dirs", [](Config& c) -> Field { return &c.sites.debug_dirs; }},
     {"intercept.enabled", [](Config& c) -> Field { return &c.intercept.enabled; }},
     {"intercept.mutex", [](Config& c) -> Field { return &c.intercept.mutex; }},
     {"intercept.rwlock", [](Config& c) -> Field { return &c.intercept.rwlock; }},
@@ -412,13 +413,17 @@ absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& pat
 
 absl::Status DocumentReader::Read(const YAML::Node& node, const std::string& path, Position where,
                                   std::vector<std::string>* out) {
-  return ReadList(node, path, where, "a list of glob patterns", " (write [] for none)", out,
-                  [](const YAML::Node& element, const std::string& element_path,
-                     Position element_where, std::string* value) -> absl::Status {
+  // sites.debug_dirs lists directories; the other string lists, glob patterns.
+  const bool dirs = absl::EndsWith(path, "debug_dirs");
+  return ReadList(node, path, where, dirs ? "a list of directories" : "a list of glob patterns",
+                  " (write [] for none)", out,
+                  [dirs](const YAML::Node& element, const std::string& element_path,
+                         Position element_where, std::string* value) -> absl::Status {
                     if (!element.IsScalar()) {
                       return ErrorAt(
                           element_path, element_where,
-                          absl::StrCat("expected a glob pattern, got ", Describe(element)));
+                          absl::StrCat("expected a ", dirs ? "directory" : "glob pattern", ", got ",
+                                       Describe(element)));
                     }
                     *value = element.Scalar();
                     return absl::OkStatus();

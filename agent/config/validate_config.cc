@@ -125,6 +125,14 @@ Issue CheckSites(const Config::Sites& sites) {
   if (Issue issue = CheckGlobPatterns("sites.skip_functions", sites.skip_functions)) return issue;
   if (Issue issue = CheckGlobPatterns("sites.idle_sites", sites.idle_sites)) return issue;
   if (Issue issue = CheckGlobPatterns("sites.idle_threads", sites.idle_threads)) return issue;
+  for (size_t i = 0; i < sites.debug_dirs.size(); ++i) {
+    const std::string& dir = sites.debug_dirs[i];
+    if (dir.empty() || dir[0] != '/' || dir.find(':') != std::string::npos) {
+      return Problem(
+          absl::StrCat("sites.debug_dirs[", i, "]"),
+          absl::StrCat("must be an absolute directory path without ':', got ", Quote(dir)));
+    }
+  }
   return std::nullopt;
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "absl/debugging/symbolize.h"
+#include "core/debuginfo.h"
 #include "core/fork_locks.h"
 #include "core/symbolizer_files.h"
 
@@ -28,6 +29,9 @@ void FrameLabel(uintptr_t ra, char* out, size_t size, char* function,
   if (size == 0) return;
   out[0] = '\0';
   if (function != nullptr && function_size > 0) function[0] = '\0';
+  // Debug information (separate debug files, static functions, file:line),
+  // from the agent's symbolizer thread when it runs (debuginfo.h).
+  if (DebugLabelFromHook(ra, out, size, function, function_size)) return;
   const uintptr_t pc = ra - 1;  // inside the call instruction, not after it
   char symbol[512];
   bool found;
@@ -71,6 +75,7 @@ void FrameLabel(uintptr_t ra, char* out, size_t size, char* function,
 }
 
 std::string FrameLabel(uintptr_t ra) {
+  if (std::string described = DescribeFrameForDump(ra); !described.empty()) return described;
   char label[640];
   FrameLabel(ra, label, sizeof label);
   return label;

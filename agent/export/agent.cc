@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/adopted_threads.h"
 #include "core/clock.h"
+#include "core/debuginfo.h"
 #include "core/histogram.h"
 #include "core/host_signals.h"
 #include "core/idle_waits.h"
@@ -197,6 +198,9 @@ absl::Status Start(const Config& config) {
     // start, and the host gets its disposition back (core/host_signals.h).
     core::AgentThreadSignals signals_blocked;
     core::HostSignalDispositions dispositions_kept;
+    // The symbolizer thread: names and file:line from debug files for
+    // interposed sites (core/debuginfo.h). It outlives Stop, idle.
+    core::StartSymbolizer(config.sites.debug_dirs);
     if (absl::Status status = StartExporter(a, config); !status.ok()) return status;
     if (config.introspection.enabled) {
       if (absl::Status status = StartIntrospection(a, config); !status.ok()) {

@@ -195,6 +195,62 @@ int TrimTo(uintptr_t ra0, uintptr_t* frames, int n) {
   return 1;
 }
 
+// Tag of the "does the code at this return address keep a frame pointer"
+// entries in g_frames (ops are 1..16, frame classes 0x80 and up).
+constexpr uint8_t kFramePointerTag = 0x40;
+enum FramePointer : uint32_t { kHasFramePointer = 1, kNoFramePointer = 2 };
+
+// Whether the function containing `ra` sets up a frame pointer: its first
+// instructions are `push %rbp; mov %rsp,%rbp` (after an endbr64). Code built
+// without frame pointers (Debian's memcached, most distribution binaries)
+// leaves %rbp to the register allocator, and a frame-pointer walk from it
+// stops at once or wanders. Decided once per return address (g_frames).
+bool HasFramePointer(uintptr_t ra) noexcept {
+#if defined(__x86_64__)
+  return g_frames.FindOrCompute(core::SiteCacheKey(ra, kFramePointerTag), [ra]() -> uint32_t {
+    const void* start = _Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ra - 1));
+    // No CFI for it either: the frame-pointer walk is all there is.
+    if (start == nullptr) return kHasFramePointer;
+    const auto* p = static_cast<const unsigned char*>(start);
+    if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa) p += 4;  // endbr64
+    const bool fp = p[0] == 0x55 && p[1] == 0x48 && p[2] == 0x89 && p[3] == 0xe5;
+    return fp ? kHasFramePointer : kNoFramePointer;
+  }) == kHasFramePointer;
+#else
+  (void)ra;
+  return true;
+#endif
+}
+
+// The stack of a wait at `ra0` in code without frame pointers, unwound with
+// the CFI tables (libgcc's unwinder, as for waits inside the standard
+// library), into `out` (at most `max`). Reuses the thread's last unwind at the
+// same `ra0` and `frame` (the capturing frame's address, which fixes the
+// stack's depth), so a thread that waits at the same place again costs a copy.
+int UnwindWithCfi(ThreadState& ts, uintptr_t ra0, uintptr_t frame, std::atomic<uintptr_t>* out,
+                  int max) noexcept {
+  ThreadState::CfiStack& cached =
+      ts.cfi_stacks[(ra0 >> 4) % static_cast<uintptr_t>(ThreadState::kCfiStacks)];
+  if (cached.ra0 == ra0 && cached.frame == frame && max <= ThreadState::kCfiFrames) {
+    const int n = std::min(cached.n, max);
+    for (int i = 0; i < n; ++i) out[i].store(cached.frames[i], std::memory_order_relaxed);
+    return n;
+  }
+  constexpr int kExtra = 16;  // the hooks' own frames
+  uintptr_t frames[core::kMaxStackFrames + kExtra];
+  UnwindState s{frames, max + kExtra, 0};
+  _Unwind_Backtrace(&UnwindOne, &s);
+  const int n = std::min(TrimTo(ra0, frames, s.n), max);
+  for (int i = 0; i < n; ++i) out[i].store(frames[i], std::memory_order_relaxed);
+  if (n <= ThreadState::kCfiFrames) {
+    cached.ra0 = ra0;
+    cached.frame = frame;
+    cached.n = n;
+    std::copy(frames, frames + n, cached.frames);
+  }
+  return n;
+}
+
 }  // namespace
 
 core::ThreadRecord* EnterRecording(const std::atomic<bool>& family) noexcept {
@@ -222,6 +278,7 @@ Wait BeginWait(core::ThreadRecord* rec, Op op, uintptr_t ra0, const void* resour
   const int depth =
       std::clamp(g_switches.stack_depth.load(std::memory_order_relaxed), 1, core::kMaxStackFrames);
   const uint64_t key = Key(ra0, op);
+  const auto frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   ThreadState::RecentSite& recent = ts.recent_sites[RecentSlot(key)];
   uint32_t site;
   int n;
@@ -230,12 +287,15 @@ Wait BeginWait(core::ThreadRecord* rec, Op op, uintptr_t ra0, const void* resour
     // the hook itself (std::mutex::lock is inline). The site is known from ra0
     // alone; the rest of the stack is for the dump.
     site = recent.site;
-    n = WalkFramePointers(ts, ra0, rec->stack, depth);
+    n = __builtin_expect(recent.cfi, 0) ? UnwindWithCfi(ts, ra0, frame, rec->stack, depth)
+                                        : WalkFramePointers(ts, ra0, rec->stack, depth);
   } else if (Classify(ra0) == kUser) {
     site = SiteAt(ra0, op);
     recent.key = key;
     recent.site = site;
-    n = WalkFramePointers(ts, ra0, rec->stack, depth);
+    recent.cfi = depth > 1 && !HasFramePointer(ra0);
+    n = recent.cfi ? UnwindWithCfi(ts, ra0, frame, rec->stack, depth)
+                   : WalkFramePointers(ts, ra0, rec->stack, depth);
   } else {
     // Called from inside the standard library, which has no frame pointers,
     // or from a configured wrapper, whose callers decide the site: unwind with
@@ -290,6 +350,11 @@ void CancelWait(const Wait& wait) noexcept {
 
 void RegisterThread() noexcept {
   ThreadState& ts = tls_state;
+  // The stack's bounds, learnt here, as the thread starts, holding no lock of
+  // the program: pthread_getattr_np allocates, and a first wait may come while
+  // the thread holds its allocator's lock (threads the hooks did not start
+  // learn them at their first recorded wait).
+  if (!ts.agent && !ts.bounds_known) LearnStackBounds(ts);
   if (ts.agent || !g_switches.enabled.load(std::memory_order_relaxed) ||
       !g_switches.threads.load(std::memory_order_relaxed)) {
     return;
@@ -354,6 +419,14 @@ void ConfigureSkipRules(const Config::Sites& sites) noexcept {
 
 void Configure(const Config& config) noexcept {
   internal::Switches& s = internal::g_switches;
+  // The thread that starts the agent (usually main): its stack bounds now,
+  // outside any wait (LearnStackBounds allocates).
+  if (internal::ThreadState& ts = internal::tls_state; !ts.bounds_known) {
+    const bool was = ts.in_hook;
+    ts.in_hook = true;
+    internal::LearnStackBounds(ts);
+    ts.in_hook = was;
+  }
   const Config::Intercept& c = config.intercept;
   s.mutex.store(c.mutex, std::memory_order_relaxed);
   s.rwlock.store(c.rwlock, std::memory_order_relaxed);

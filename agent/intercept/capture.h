@@ -49,8 +49,21 @@ struct ThreadState {
   struct RecentSite {
     uint64_t key = 0;  // (return address, op); 0 = empty
     uint32_t site = 0;
+    bool cfi = false;  // the frame's code has no frame pointer: unwind with CFI
   };
   RecentSite recent_sites[kRecentSites];
+  // Stacks unwound with the CFI tables (code without frame pointers), reused
+  // while this thread waits again at the same return address from the same
+  // stack depth: unwinding costs microseconds, a wait at a known place a copy.
+  static constexpr int kCfiStacks = 2;
+  static constexpr int kCfiFrames = 16;
+  struct CfiStack {
+    uintptr_t ra0 = 0;    // 0 = empty
+    uintptr_t frame = 0;  // the capturing frame's address: the stack's depth
+    int n = 0;
+    uintptr_t frames[kCfiFrames] = {};
+  };
+  CfiStack cfi_stacks[kCfiStacks];
   uintptr_t stack_lo = 0;
   uintptr_t stack_hi = 0;
 };

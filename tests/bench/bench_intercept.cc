@@ -18,6 +18,12 @@
 //       recorded slow path (stack walk, site lookup, block state, histogram)
 //       and one futex syscall that returns ETIMEDOUT at once. Interposed - Raw
 //       is the per-wait instrumentation cost (budget: <= 150 ns).
+//   BM_ExpiredWaitMutex/InterposedNoFramePointer[Unwound]  the interposed wait
+//       called from a function built without a frame pointer: its stack is
+//       unwound with the CFI tables (issue 21 part 7). Without "Unwound" the
+//       thread waits at the same place each time and reuses its last unwind;
+//       with it, each wait comes from a new stack depth and is unwound anew.
+//       Compare with BM_ExpiredWaitMutex/Interposed (frame-pointer walk).
 //   .../Paired    the same pair again, raw and interposed timed in turns inside
 //       one benchmark (blocks of 1000 lock/unlock, or single waits), which
 //       holds up on a loaded machine: the counters raw_ns and interposed_ns are
@@ -280,6 +286,43 @@ void BM_ExpiredWaitMutex(benchmark::State& state) {
   }
 }
 
+// The interposed wait made from code without a frame pointer (as in Debian's
+// memcached): the hooks unwind its stack with the CFI tables. `depth_bytes`
+// moves the call down the stack: the same depth every time reuses the
+// thread's last unwind (a copy); a new depth every time unwinds every wait.
+__attribute__((noinline, optimize("omit-frame-pointer"))) int TimedLockWithoutFramePointer(
+    pthread_mutex_t* m, size_t depth_bytes) {
+  volatile char* pad = static_cast<volatile char*>(__builtin_alloca(depth_bytes + 1));
+  pad[0] = 0;
+  const int r = pthread_mutex_timedlock(m, &kExpired);
+  pad[0] = 1;  // keeps the frame (and the call) where it is
+  return r;
+}
+
+// Waits at a known place (the same stack depth): the per-thread copy of the
+// last CFI unwind (ThreadState::cfi_stacks).
+void BM_ExpiredWaitMutexNoFramePointer(benchmark::State& state) {
+  HeldMutex held;
+  for (auto _ : state) {
+    if (TimedLockWithoutFramePointer(held.get(), 16) != ETIMEDOUT) {
+      state.SkipWithError("pthread_mutex_timedlock did not time out");
+      break;
+    }
+  }
+}
+
+// A new stack depth every wait: a full CFI unwind per wait (the slow path).
+void BM_ExpiredWaitMutexNoFramePointerUnwound(benchmark::State& state) {
+  HeldMutex held;
+  size_t i = 0;
+  for (auto _ : state) {
+    if (TimedLockWithoutFramePointer(held.get(), 16 + 16 * (i++ % 64)) != ETIMEDOUT) {
+      state.SkipWithError("pthread_mutex_timedlock did not time out");
+      break;
+    }
+  }
+}
+
 // The same two calls timed one by one in alternating order.
 void BM_ExpiredWaitMutexPaired(benchmark::State& state) {
   HeldMutex held;
@@ -359,6 +402,10 @@ void BM_ExpiredWaitSemaphore(benchmark::State& state) {
   benchmark::RegisterBenchmark("BM_ExpiredWaitMutex/Raw", BM_ExpiredWaitMutex<false>);
   benchmark::RegisterBenchmark("BM_ExpiredWaitMutex/Interposed", BM_ExpiredWaitMutex<true>);
   benchmark::RegisterBenchmark("BM_ExpiredWaitMutex/Paired", BM_ExpiredWaitMutexPaired);
+  benchmark::RegisterBenchmark("BM_ExpiredWaitMutex/InterposedNoFramePointer",
+                               BM_ExpiredWaitMutexNoFramePointer);
+  benchmark::RegisterBenchmark("BM_ExpiredWaitMutex/InterposedNoFramePointerUnwound",
+                               BM_ExpiredWaitMutexNoFramePointerUnwound);
   benchmark::RegisterBenchmark("BM_ExpiredWaitSemaphore/Raw", BM_ExpiredWaitSemaphore<false>);
   benchmark::RegisterBenchmark("BM_ExpiredWaitSemaphore/Interposed", BM_ExpiredWaitSemaphore<true>);
   benchmark::RegisterBenchmark("BM_ExpiredWaitSemaphore/Paired", BM_ExpiredWaitSemaphorePaired);

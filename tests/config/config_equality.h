@@ -36,6 +36,7 @@ inline void ExpectSameConfig(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.sites.idle_sites, expected.sites.idle_sites) << "sites.idle_sites";
   EXPECT_EQ(actual.sites.idle_threads, expected.sites.idle_threads) << "sites.idle_threads";
   EXPECT_EQ(actual.sites.drop_after, expected.sites.drop_after) << "sites.drop_after";
+  EXPECT_EQ(actual.sites.debug_dirs, expected.sites.debug_dirs) << "sites.debug_dirs";
   EXPECT_EQ(actual.intercept.enabled, expected.intercept.enabled) << "intercept.enabled";
   EXPECT_EQ(actual.intercept.mutex, expected.intercept.mutex) << "intercept.mutex";
   EXPECT_EQ(actual.intercept.rwlock, expected.intercept.rwlock) << "intercept.rwlock";

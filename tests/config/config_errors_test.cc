@@ -254,6 +254,18 @@ TEST(ConfigErrorsTest, BadSkipPatternNamesTheKeyAndTheElement) {
             "sites.skip_modules[0]: line 2, column 18: ends with a lone '\\', got \"lib\\\\\"");
 }
 
+TEST(ConfigErrorsTest, BadDebugDirNamesTheKeyAndTheElement) {
+  EXPECT_EQ(ErrorOf("sites:\n  debug_dirs: /usr/lib/debug\n"),
+            "sites.debug_dirs: line 2, column 15: expected a list of directories, got "
+            "\"/usr/lib/debug\" (write [] for none)");
+  EXPECT_EQ(ErrorOf("sites:\n  debug_dirs: [/opt/debug, debug]\n"),
+            "sites.debug_dirs[1]: line 2, column 28: must be an absolute directory path without "
+            "':', got \"debug\"");
+  EXPECT_EQ(ErrorOf("sites:\n  debug_dirs: ['/a:/b']\n"),
+            "sites.debug_dirs[0]: line 2, column 16: must be an absolute directory path without "
+            "':', got \"/a:/b\"");
+}
+
 TEST(ConfigErrorsTest, BadIdleKeysNameTheKeyTheElementAndTheValue) {
   EXPECT_EQ(ErrorOf("sites:\n  idle_threads: mc-log\n"),
             "sites.idle_threads: line 2, column 17: expected a list of glob patterns, got "

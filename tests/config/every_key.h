@@ -73,6 +73,10 @@ inline const std::vector<KeyCase>& EveryKey() {
        }},
       {"sites.drop_after", "sites:\n  drop_after: 0s\n",
        [](const Config& c) { return c.sites.drop_after == absl::ZeroDuration(); }},
+      {"sites.debug_dirs", "sites:\n  debug_dirs: [/opt/debug, /srv/symbols]\n",
+       [](const Config& c) {
+         return c.sites.debug_dirs == std::vector<std::string>{"/opt/debug", "/srv/symbols"};
+       }},
       {"intercept.enabled", "intercept:\n  enabled: false\n",
        [](const Config& c) { return !c.intercept.enabled; }},
       {"intercept.mutex", "intercept:\n  mutex: false\n",

@@ -40,7 +40,7 @@ def fetch(port, debug):
 def sites_of(dump):
     """{site label: blocked count} from a debug=1 dump."""
     return {m.group(2): int(m.group(1))
-            for m in re.finditer(r"^(\d+) blocked @ (\S+) \[", dump, re.M)}
+            for m in re.finditer(r"^(\d+) blocked @ (.+?) \[\w+\]", dump, re.M)}
 
 
 class Run:
@@ -102,7 +102,7 @@ class WrapperSitesTest(unittest.TestCase):
         blocked = [t for t in stacks if "blocked at wait_on_lock_" in t]
         self.assertEqual(len(blocked), 20, every)
         for task in blocked:
-            self.assertRegex(task, r"\n    wrap_lock\+0x[0-9a-f]+\n", task)
+            self.assertRegex(task, r"\n    wrap_lock\+0x[0-9a-f]+( \(wraplock\.c:\d+\))?\n", task)
 
     def test_without_config_every_wait_is_at_the_wrapper(self):
         sites, _ = self.sites_with("")

@@ -126,6 +126,13 @@ struct Config {
     // long is left out of the export (its series end) until a task waits
     // there again. Zero keeps every site.
     absl::Duration drop_after = absl::Hours(1);
+    // Directories searched for separate debug files (absolute paths), after
+    // the module's own directory, its .debug subdirectory and /usr/lib/debug:
+    // by build-id (DIR/.build-id/xx/yyyy.debug) and by .gnu_debuglink name.
+    // Interposed sites and dump stacks get function names (static ones too)
+    // and file:line from them; debuginfod is asked only when DEBUGINFOD_URLS
+    // is set to a non-empty value.
+    std::vector<std::string> debug_dirs;
   };
   struct Intercept {
     bool enabled = true;
