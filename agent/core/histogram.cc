@@ -42,9 +42,8 @@ HistogramLayout* MakeLayout(const std::vector<double>& bounds_seconds, uint32_t 
 }
 
 const HistogramLayout* DefaultLayout() {
-  static const HistogramLayout* layout = MakeLayout(
-      {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600},
-      1);
+  static const HistogramLayout* layout =
+      MakeLayout({0.0001, 0.001, 0.01, 0.1, 1, 10, 60, 600, 3600}, 1);
   return layout;
 }
 

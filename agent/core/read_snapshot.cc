@@ -362,6 +362,8 @@ void SnapshotReader::EmitSites(Snapshot* snap) const {
     out.blocked = s.blocked;
     out.stuck = s.stuck;
     out.idle = s.idle;
+    const IdleWaitRules* rules = options_.idle_rules.get();
+    out.idle_site = s.idle > 0 || (rules != nullptr && rules->SiteIsIdle(id));
     out.deadlocked = s.deadlocked;
     out.oldest_wait_seconds = s.oldest_wait_ns / 1e9;
     out.durations.upper_bounds = bounds;

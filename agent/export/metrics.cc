@@ -109,7 +109,8 @@ void AppendSiteFamilies(const Snapshot& snap, std::vector<MetricFamily>* out) {
     deadlocked.metric.push_back(Gauge(s.deadlocked, labels));
     site_suspected.metric.push_back(Gauge(s.leak_suspected ? 1 : 0, labels));
     site_growth.metric.push_back(Gauge(s.leak_growth_per_hour, labels));
-    durations.metric.push_back(DurationHistogram(s, labels));
+    // From the site's 10th wait or first wait over 1 s (export/site_activity.h).
+    if (s.export_durations) durations.metric.push_back(DurationHistogram(s, labels));
   }
   prom::AppendNonEmpty({&blocked, &stuck, &idle, &oldest_wait, &durations, &deadlocked,
                         &site_suspected, &site_growth},

@@ -62,6 +62,7 @@ TEST(Histogram, BucketOfMatchesDefinitionForDefaultLikeLayouts) {
   ExpectBucketOfMatchesDefinition(
       {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600},
       true);
+  ExpectBucketOfMatchesDefinition({0.0001, 0.001, 0.01, 0.1, 1, 10, 60, 600, 3600}, true);
   ExpectBucketOfMatchesDefinition({1e-9, 2e-9, 4e-9, 0.001, 0.002, 0.003}, true);
 }
 

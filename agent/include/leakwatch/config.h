@@ -60,9 +60,10 @@ struct Config {
     int max_sites = 2000;
     int stack_depth = 16;
     // Upper bounds (seconds) of the block-duration histogram buckets, strictly
-    // increasing; +Inf is implicit.
-    std::vector<double> histogram_buckets = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1,  0.5, 1,
-                                             5,      10,     30,    60,    300,  600,  1800, 3600};
+    // increasing; +Inf is implicit. A site exports its histogram only from its
+    // 10th finished wait or its first wait longer than 1 s, and never at an
+    // expected idle wait (idle_sites, idle_threads).
+    std::vector<double> histogram_buckets = {0.0001, 0.001, 0.01, 0.1, 1, 10, 60, 600, 3600};
     // Frames that are never an interposed wait's site, as glob patterns
     // (fnmatch(3): *, ?, [...]): the site is the first frame past them (if
     // every frame is skipped, the innermost skipped one). skip_modules match

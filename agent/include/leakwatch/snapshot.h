@@ -50,6 +50,14 @@ struct Snapshot {
     bool leak_suspected = false;      // detector verdict on `stuck`
     double leak_growth_per_hour = 0;  // detector's robust growth estimate
     Histogram durations;              // finished waits that really blocked
+    // An expected idle wait: the site matches sites.idle_sites, or a task
+    // blocked there longer than tasks.stuck_after runs on a thread named in
+    // sites.idle_threads (so `idle` > 0).
+    bool idle_site = false;
+    // Whether /metrics shows `durations` (leakwatch_block_duration_seconds).
+    // The exporter sets it: only from the site's 10th finished wait or its
+    // first wait longer than 1 s, never at an expected idle wait (sites.*).
+    bool export_durations = true;
   };
   struct Task {
     uint64_t id = 0;
