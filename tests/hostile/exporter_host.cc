@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -45,11 +46,17 @@ int main(int argc, char** argv) {
   }
   leakwatch::Mutex held;
   held.Lock();
-  std::thread blocked([&held] {
+  // "ready" is printed only once this task is live: the tests read it in the
+  // first scrape (GzipWhenAsked failed 1 in a make test under load when the
+  // thread had not yet entered its scope).
+  std::promise<void> blocked_started;
+  std::thread blocked([&held, &blocked_started] {
     leakwatch::TaskScope task("hostile-blocked");
+    blocked_started.set_value();
     held.Lock();  // until main unlocks at exit
     held.Unlock();
   });
+  blocked_started.get_future().wait();
   // Application work: answers pings handed over by main.
   std::mutex mu;
   std::condition_variable cv;
