@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <system_error>
@@ -189,11 +191,22 @@ void StartSymbolizer(const std::vector<std::string>& debug_dirs) {
   }
   if (g_running.load() && g_running_pid.load() == getpid()) return;
   auto* box = new (g_mailbox_storage) Mailbox;
+  // The thread outlives Stop: it must be marked as the agent's before Start
+  // returns, or a later Start that adopts running threads (intercept.threads)
+  // could count it as the host's when the new thread has not yet run (seen
+  // under load in AdoptedThreadsConfig.ThreadsOffAfterTheLoadDropsAdopted...).
+  auto marked = std::make_shared<std::promise<void>>();
+  std::future<void> marked_future = marked->get_future();
   try {
-    std::thread(Serve, box).detach();
+    std::thread([box, marked] {
+      MarkAgentThread();
+      marked->set_value();
+      Serve(box);
+    }).detach();
   } catch (const std::system_error&) {
     return;  // no thread: frames keep their module-table labels
   }
+  marked_future.wait_for(std::chrono::seconds(5));
   g_mailbox.store(box, std::memory_order_release);
   g_running_pid.store(getpid());
   g_running.store(true, std::memory_order_release);
