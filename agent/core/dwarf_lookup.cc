@@ -76,38 +76,36 @@ namespace {
 Dwfl_Callbacks g_live_callbacks;
 Dwfl_Callbacks g_offline_callbacks;
 
-int FindLiveDebugFile(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
-                      const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
-                      char** debuginfo_file_name) {
-  return FindDebugFile(*g_live_callbacks.debuginfo_path, mod, userdata, modname, base, file_name,
+// find_debuginfo for the Dwfls begun with `callbacks`: searches its path.
+template <Dwfl_Callbacks* callbacks>
+int FindDebugFileOf(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                    const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                    char** debuginfo_file_name) {
+  return FindDebugFile(*callbacks->debuginfo_path, mod, userdata, modname, base, file_name,
                        debuglink_file, debuglink_crc, debuginfo_file_name);
 }
 
-int FindOfflineDebugFile(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
-                         const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
-                         char** debuginfo_file_name) {
-  return FindDebugFile(*g_offline_callbacks.debuginfo_path, mod, userdata, modname, base, file_name,
-                       debuglink_file, debuglink_crc, debuginfo_file_name);
+Dwfl* BeginDwfl(Dwfl_Callbacks& callbacks, decltype(Dwfl_Callbacks::find_elf) find_elf,
+                decltype(Dwfl_Callbacks::find_debuginfo) find_debuginfo, char** search_path) {
+  callbacks.find_elf = find_elf;
+  callbacks.find_debuginfo = find_debuginfo;
+  callbacks.section_address = dwfl_offline_section_address;
+  callbacks.debuginfo_path = search_path;
+  return dwfl_begin(&callbacks);
 }
 
 }  // namespace
 
 Dwfl* NewLiveDwfl(char** search_path) {
-  g_live_callbacks.find_elf = dwfl_linux_proc_find_elf;
-  g_live_callbacks.find_debuginfo = FindLiveDebugFile;
-  g_live_callbacks.section_address = dwfl_offline_section_address;
-  g_live_callbacks.debuginfo_path = search_path;
-  return dwfl_begin(&g_live_callbacks);
+  return BeginDwfl(g_live_callbacks, dwfl_linux_proc_find_elf, FindDebugFileOf<&g_live_callbacks>,
+                   search_path);
 }
 
 Dwfl* NewOfflineDwfl(char** search_path) {
   // find_elf runs only for modules reported without their file;
   // leakwatch-symbolize reports its one module by path.
-  g_offline_callbacks.find_elf = dwfl_build_id_find_elf;
-  g_offline_callbacks.find_debuginfo = FindOfflineDebugFile;
-  g_offline_callbacks.section_address = dwfl_offline_section_address;
-  g_offline_callbacks.debuginfo_path = search_path;
-  return dwfl_begin(&g_offline_callbacks);
+  return BeginDwfl(g_offline_callbacks, dwfl_build_id_find_elf,
+                   FindDebugFileOf<&g_offline_callbacks>, search_path);
 }
 
 std::string ModuleBuildId(Dwfl_Module* module) {

@@ -34,36 +34,12 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
+
+from preloaded import TIMEOUT, fetch_tasks, free_port, preloaded_env, run, wait_line, write_config
 
 ARGS = None
-TIMEOUT = 60  # a hang, not a slow run
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "debuginfo",
                       "blocked_static.c")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def fetch(port, debug):
-    url = "http://127.0.0.1:%d/debug/tasks?debug=%d" % (port, debug)
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return r.read().decode()
-
-
-def wait_line():
-    with open(SOURCE) as f:
-        for number, line in enumerate(f, 1):
-            if "LINE-OF-THE-WAIT" in line:
-                return number
-    raise AssertionError("no marker in " + SOURCE)
-
-
-def run(cmd, check=True, **kw):
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=TIMEOUT, **kw)
 
 
 def build_id_of(path):
@@ -78,12 +54,8 @@ def preloaded(cmd, sites_yaml, tmp, extra_env=None):
     """(process, exporter port): `cmd` under the preload library (with
     `extra_env`, else without DEBUGINFOD_URLS)."""
     port = free_port()
-    config = os.path.join(tmp, "leakwatch-%d.yaml" % port)
-    with open(config, "w") as f:
-        f.write("exporter:\n  listen: 127.0.0.1:%d\nsampler:\n  interval: 100ms\n" % port)
-        f.write(sites_yaml)
-    env = dict(os.environ, LD_PRELOAD=ARGS.preload, LEAKWATCH_CONFIG=config)
-    env.pop("LEAKWATCH_START", None)
+    config = write_config(os.path.join(tmp, "leakwatch-%d.yaml" % port), port, sites_yaml)
+    env = preloaded_env(ARGS.preload, config)
     env.pop("DEBUGINFOD_URLS", None)  # only the files this test lays out
     env.update(extra_env or {})
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -102,10 +74,10 @@ def blocked_site(program, sites_yaml, tmp, extra_env=None, maps=None):
                 raise AssertionError("exited with %s: %s" % (proc.returncode,
                                                               proc.stderr.read().decode()))
             try:
-                last = fetch(port, 1)
+                last = fetch_tasks(port, 1)
                 m = re.search(r"^1 blocked @ (.+) \[mutex\]", last, re.M)
                 if m:
-                    every = fetch(port, 2)
+                    every = fetch_tasks(port, 2)
                     if maps is not None:
                         with open("/proc/%d/maps" % proc.pid) as f:
                             maps.append(f.read())
@@ -124,7 +96,7 @@ class DebugInfoTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="lw-debuginfo-")
-        cls.line = wait_line()
+        cls.line = wait_line(SOURCE)
         # Built, then split: bin/blocked_static (stripped, .gnu_debuglink) and
         # bin/blocked_static.debug.
         bindir = os.path.join(cls.tmp, "bin")
@@ -355,7 +327,7 @@ class CfiStackTest(unittest.TestCase):
             deepest = []
             while time.monotonic() < deadline and len(deepest) < 8:
                 try:
-                    every = fetch(port, 2)
+                    every = fetch_tasks(port, 2)
                 except OSError:
                     continue
                 for task in every.split("\n\n"):

@@ -36,42 +36,28 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from preloaded import free_port, preloaded_env, write_config
+from preloaded import TIMEOUT, fetch_tasks, free_port, preloaded_env, run, wait_line, write_config
 
 ARGS = None
-TIMEOUT = 60  # a hang, not a slow run
 SHORT = 10.0  # seconds: "quickly" for one short process on a loaded machine
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "short_processes", "block_once.c")
 CLIENT_LIBRARIES = re.compile(r"libdebuginfod|libcurl")
 
 
-def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=TIMEOUT, **kw)
 
 
-def wait_line():
-    with open(SOURCE) as f:
-        for number, line in enumerate(f, 1):
-            if "LINE-OF-THE-WAIT" in line:
-                return number
-    raise AssertionError("no marker in " + SOURCE)
 
 
-def fetch(port, debug):
-    url = "http://127.0.0.1:%d/debug/tasks?debug=%d" % (port, debug)
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return r.read().decode()
 
 
 class ShortProcessesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="lw-short-")
-        cls.line = wait_line()
+        cls.line = wait_line(SOURCE)
         cls.with_dwarf = os.path.join(cls.tmp, "block_once")
         run([ARGS.cc, "-g", "-O1", "-fno-omit-frame-pointer", "-Wl,--build-id=sha1", "-o",
              cls.with_dwarf, SOURCE, "-pthread"])
@@ -148,7 +134,7 @@ class ShortProcessesTest(unittest.TestCase):
             last = ""
             while site is None and time.monotonic() < deadline:
                 try:
-                    last = fetch(port, 1)
+                    last = fetch_tasks(port, 1)
                 except OSError:
                     time.sleep(0.05)
                     continue
@@ -158,7 +144,7 @@ class ShortProcessesTest(unittest.TestCase):
                 else:
                     time.sleep(0.05)
             self.assertIsNotNone(site, "never saw the blocked thread; last dump:\n" + last)
-            dump = fetch(port, 2)  # symbolizes every frame, libc's included
+            dump = fetch_tasks(port, 2)  # symbolizes every frame, libc's included
             with open("/proc/%d/maps" % proc.pid) as f:
                 maps = f.read()
         finally:

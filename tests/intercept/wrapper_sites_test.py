@@ -23,18 +23,12 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 
-from preloaded import free_port, preloaded_env, write_config
+from preloaded import TIMEOUT, fetch_tasks, free_port, preloaded_env, write_config
 
 ARGS = None
-TIMEOUT = 60  # a hang, not a slow run
 
 
-def fetch(port, debug):
-    url = "http://127.0.0.1:%d/debug/tasks?debug=%d" % (port, debug)
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return r.read().decode()
 
 
 def sites_of(dump):
@@ -62,7 +56,7 @@ class Run:
                 raise AssertionError("exited with %s: %s" % (self.proc.returncode,
                                                               self.proc.stderr.read().decode()))
             try:
-                last = fetch(self.port, 1)
+                last = fetch_tasks(self.port, 1)
                 if sum(sites_of(last).values()) >= want:
                     return last
             except OSError:
@@ -85,7 +79,7 @@ class WrapperSitesTest(unittest.TestCase):
         run = Run([ARGS.program], sites_yaml, self.tmp)
         try:
             grouped = run.wait_blocked(20)
-            every = fetch(run.port, 2)
+            every = fetch_tasks(run.port, 2)
         finally:
             run.finish()
         return sites_of(grouped), every

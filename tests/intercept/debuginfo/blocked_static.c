@@ -3,7 +3,8 @@
 // then stripped and its debug information split into a separate file.
 // main holds the lock until a line arrives on stdin.
 #include <pthread.h>
-#include <stdio.h>
+
+#include "hold_lock.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -18,13 +19,4 @@ static void* worker(void* arg) {
   return NULL;
 }
 
-int main(void) {
-  pthread_mutex_lock(&lock);
-  pthread_t t;
-  if (pthread_create(&t, NULL, worker, NULL) != 0) return 1;
-  char line[16];
-  if (fgets(line, sizeof line, stdin) == NULL) return 1;
-  pthread_mutex_unlock(&lock);
-  pthread_join(t, NULL);
-  return 0;
-}
+int main(void) { return hold_lock_until_a_line(&lock, worker); }
