@@ -23,6 +23,7 @@
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "introspection_client.h"
 #include "leakwatch.grpc.pb.h"
 #include "leakwatch/agent.h"
 #include "leakwatch/grpc.h"
@@ -32,26 +33,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Config IntrospectionConfig(const std::string& listen = "127.0.0.1:0") {
-  Config config;
-  config.exporter.enabled = false;
-  config.introspection.enabled = true;
-  config.introspection.listen = listen;
-  config.sampler.interval = absl::Milliseconds(100);
-  return config;
-}
-
-std::unique_ptr<v1::Introspection::Stub> NewStub(int port) {
-  return v1::Introspection::NewStub(::grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                                          ::grpc::InsecureChannelCredentials()));
-}
+using rpctest::Connect;
+using rpctest::IntrospectionConfig;
 
 ::grpc::Status GetSnapshot(v1::Introspection::Stub& stub, const v1::GetSnapshotRequest& request,
                            int seconds = 10) {
-  ::grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
   v1::Snapshot reply;
-  return stub.GetSnapshot(&context, request, &reply);
+  return stub.GetSnapshot(rpctest::WithDeadline(seconds).get(), request, &reply);
 }
 
 // A TCP connection to 127.0.0.1:port that sends nothing; -1 on failure.
@@ -105,7 +93,7 @@ TEST_F(IntrospectionHostile, IdleConnectionsDoNotKeepAClientOutAndAreClosed) {
     fds.push_back(fd);
   }
   // A real client's calls succeed while every idle connection is held.
-  auto stub = NewStub(port_);
+  auto stub = Connect(port_);
   const auto start = Clock::now();
   for (int i = 0; i < 20; ++i) {
     const ::grpc::Status status = GetSnapshot(*stub, v1::GetSnapshotRequest());
@@ -124,7 +112,7 @@ TEST_F(IntrospectionHostile, IdleConnectionsDoNotKeepAClientOutAndAreClosed) {
 }
 
 TEST_F(IntrospectionHostile, AnOversizeRequestIsRefused) {
-  auto stub = NewStub(port_);
+  auto stub = Connect(port_);
   v1::GetSnapshotRequest request;
   // 8 kB in a field the service does not know: over its 4 kB request limit.
   request.GetReflection()->MutableUnknownFields(&request)->AddLengthDelimited(
@@ -150,7 +138,7 @@ TEST(GrpcLogChild, StartOnABusyPort) {
   const absl::Status busy = Start(IntrospectionConfig("127.0.0.1:" + std::to_string(held)));
   EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable) << busy;
   ASSERT_TRUE(Start(IntrospectionConfig()).ok());
-  auto stub = NewStub(grpc::IntrospectionPort());
+  auto stub = Connect(grpc::IntrospectionPort());
   EXPECT_TRUE(GetSnapshot(*stub, v1::GetSnapshotRequest()).ok());
   Stop();
   holder->Shutdown();

@@ -10,6 +10,7 @@
 #include "core/test_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "introspection_client.h"
 #include "leakwatch.grpc.pb.h"
 #include "leakwatch/agent.h"
 #include "leakwatch/grpc.h"
@@ -18,25 +19,9 @@
 namespace leakwatch {
 namespace {
 
-Config IntrospectionConfig(const std::string& listen = "127.0.0.1:0") {
-  Config config;
-  config.exporter.enabled = false;
-  config.introspection.enabled = true;
-  config.introspection.listen = listen;
-  config.sampler.interval = absl::Milliseconds(100);
-  return config;
-}
-
-std::unique_ptr<v1::Introspection::Stub> Connect(int port) {
-  return v1::Introspection::NewStub(::grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                                          ::grpc::InsecureChannelCredentials()));
-}
-
-std::unique_ptr<::grpc::ClientContext> WithDeadline(int seconds = 10) {
-  auto context = std::make_unique<::grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-  return context;
-}
+using rpctest::Connect;
+using rpctest::IntrospectionConfig;
+using rpctest::WithDeadline;
 
 // A thread blocked on a leakwatch::Mutex at kHeldLine until the test ends.
 class Blocked {
@@ -58,7 +43,7 @@ class Blocked {
   Mutex mu_;
   std::thread thread_;
 };
-constexpr int kHeldLine = 48;
+constexpr int kHeldLine = 33;  // the line of the thread's mu_.Lock() above
 const std::string kHeldSite = "tests/rpc/introspection_test.cc:" + std::to_string(kHeldLine);
 
 class Introspection : public ::testing::Test {

@@ -72,6 +72,12 @@ Values ValuesOf(const Params& p) {
   };
 }
 
+// `base` with the values of `changes` replacing its own.
+Values With(Values base, const Values& changes) {
+  for (const auto& [name, value] : changes) base.at(name) = value;
+  return base;
+}
+
 const Values kProduction = {
     {"floor_window", 900.0},
     {"trend_window", 21600.0},
@@ -126,59 +132,24 @@ const Values kProduction = {
     {"regime_min_history", 7200.0},
 };
 
-const Values kFast = {
-    {"floor_window", 10.0},
-    {"trend_window", 180.0},
-    {"min_floors", 6},
-    {"z_threshold", 2.33},
-    {"min_growth", 3},
-    {"min_growth_ratio", 0.05},
-    {"guard_window", 93600.0},
-    {"min_history", 0.0},
-    {"guard_margin", 0.75},
-    {"guard_drawdown", 0.25},
-    {"spans", 3},
-    {"min_span_floors", 12},
-    {"post_shift_z", 0},
-    {"recent_z", 1},
-    {"min_post_floors", 4},
-    {"post_trim", 0.34},
-    {"max_lag_fraction", 0},
-    {"clear_z", 1.64},
-    {"guard_rank", 1},
-    {"confirm_time", 15.0},
-    {"fast_floor_window", 5.0},
-    {"fast_span", 67.5},
-    {"mid_confirm", 3},
-    {"jump_window", 20.0},
-    {"jump_bar_share", 3},
-    {"regime_shift", 0},
-    {"noise_k", 4},
-    {"regime_history", 360.0},
-    {"fast_z", 2},
-    {"fast_ratio", 0.065},
-    {"mid_floors", 12},
-    {"mid_z", 2},
-    {"mid_ratio", 0.06},
-    {"jump_share", 0.8},
-    {"half_share", 0.7},
-    {"post_growth_share", 0.5},
-    {"fast_confirm", 1},
-    {"fast_guard_margin", 1},
-    {"mid_guard_margin", 0.75},
-    {"fast_guard_drawdown", 0.5},
-    {"mid_guard_drawdown", 0.25},
-    {"floor_parts", 3},
-    {"fast_floor_parts", 3},
-    {"regime_noise_k", 4},
-    {"regime_min", 3},
-    {"regime_floors", 3},
-    {"regime_abrupt_shift", 0.12},
-    {"regime_abrupt_floors", 2},
-    {"regime_abrupt_noise_k", 5},
-    {"regime_guard_k", 2},
-    {"regime_min_history", 60.0},
-};
+// The fast preset: the production values but these.
+const Values kFast = With(kProduction, {{"floor_window", 10.0},
+                                        {"trend_window", 180.0},
+                                        {"min_floors", 6},
+                                        {"z_threshold", 2.33},
+                                        {"min_growth", 3},
+                                        {"min_history", 0.0},
+                                        {"confirm_time", 15.0},
+                                        {"fast_floor_window", 5.0},
+                                        {"fast_span", 67.5},
+                                        {"jump_window", 20.0},
+                                        {"regime_shift", 0},
+                                        {"regime_history", 360.0},
+                                        {"mid_floors", 12},
+                                        {"floor_parts", 3},
+                                        {"fast_floor_parts", 3},
+                                        {"regime_floors", 3},
+                                        {"regime_min_history", 60.0}});
 
 TEST(PresetsTest, ProductionPresetKeepsEveryValue) {
   EXPECT_EQ(ValuesOf(ProductionPreset()), kProduction);

@@ -1,0 +1,40 @@
+// What the introspection tests share: an agent config that serves only the
+// introspection port (on loopback, a free port unless `listen` says), a
+// client stub for it, and a client context with a deadline.
+
+#ifndef LEAKWATCH_TESTS_RPC_INTROSPECTION_CLIENT_H_
+#define LEAKWATCH_TESTS_RPC_INTROSPECTION_CLIENT_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "grpcpp/grpcpp.h"
+#include "leakwatch.grpc.pb.h"
+#include "leakwatch/config.h"
+
+namespace leakwatch::rpctest {
+
+inline Config IntrospectionConfig(const std::string& listen = "127.0.0.1:0") {
+  Config config;
+  config.exporter.enabled = false;
+  config.introspection.enabled = true;
+  config.introspection.listen = listen;
+  config.sampler.interval = absl::Milliseconds(100);
+  return config;
+}
+
+inline std::unique_ptr<v1::Introspection::Stub> Connect(int port) {
+  return v1::Introspection::NewStub(::grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                                          ::grpc::InsecureChannelCredentials()));
+}
+
+inline std::unique_ptr<::grpc::ClientContext> WithDeadline(int seconds = 10) {
+  auto context = std::make_unique<::grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return context;
+}
+
+}  // namespace leakwatch::rpctest
+
+#endif  // LEAKWATCH_TESTS_RPC_INTROSPECTION_CLIENT_H_
