@@ -128,6 +128,21 @@ class Pairs {
   // True when the raw call goes first in pair `i`.
   static bool RawFirst(int64_t i) { return i % 2 == 0; }
 
+  // Times one pair: `run(true)` (raw) and `run(false)` (interposed), in this
+  // pair's order, each divided by `calls` (the calls one run makes).
+  template <typename Run>
+  void Time(Run run, int calls = 1) {
+    double ns[2];  // raw, interposed
+    for (int k = 0; k < 2; ++k) {
+      const bool raw_turn = (k == 0) == RawFirst(pairs_);
+      const int64_t start = NowNs();
+      run(raw_turn);
+      ns[raw_turn ? 0 : 1] = static_cast<double>(NowNs() - start) / calls;
+    }
+    Add(ns[0], ns[1]);
+    ++pairs_;
+  }
+
   void Add(double raw_ns, double hooked_ns) {
     if (raw_.size() >= kMaxSamples) return;
     raw_.push_back(raw_ns);
@@ -137,6 +152,7 @@ class Pairs {
 
  private:
   benchmark::State& state_;
+  int64_t pairs_ = 0;
   std::vector<double> raw_, hooked_, diff_;
 };
 
@@ -180,27 +196,22 @@ void BM_MutexUncontendedPaired(benchmark::State& state) {
   auto* lock = Real().mutex_lock;
   std::mutex m;
   Pairs pairs(state);
-  int64_t i = 0;
   for (auto _ : state) {
-    double ns[2];  // raw, interposed
-    for (int k = 0; k < 2; ++k) {
-      const bool raw_turn = (k == 0) == Pairs::RawFirst(i);
-      const int64_t start = NowNs();
-      if (raw_turn) {
-        for (int j = 0; j < kBlock; ++j) {
-          lock(m.native_handle());
-          m.unlock();
-        }
-      } else {
-        for (int j = 0; j < kBlock; ++j) {
-          m.lock();
-          m.unlock();
-        }
-      }
-      ns[raw_turn ? 0 : 1] = static_cast<double>(NowNs() - start) / kBlock;
-    }
-    pairs.Add(ns[0], ns[1]);
-    ++i;
+    pairs.Time(
+        [&](bool raw) {
+          if (raw) {
+            for (int j = 0; j < kBlock; ++j) {
+              lock(m.native_handle());
+              m.unlock();  // not interposed
+            }
+          } else {
+            for (int j = 0; j < kBlock; ++j) {
+              m.lock();
+              m.unlock();
+            }
+          }
+        },
+        kBlock);
   }
   state.SetLabel(ProcessLabel());
 }
@@ -328,19 +339,12 @@ void BM_ExpiredWaitMutexPaired(benchmark::State& state) {
   HeldMutex held;
   auto* timedlock = Real().mutex_timedlock;
   Pairs pairs(state);
-  int64_t i = 0;
   for (auto _ : state) {
-    double ns[2];
-    for (int k = 0; k < 2; ++k) {
-      const bool raw_turn = (k == 0) == Pairs::RawFirst(i);
-      const int64_t start = NowNs();
-      const int r = raw_turn ? timedlock(held.get(), &kExpired)
-                             : pthread_mutex_timedlock(held.get(), &kExpired);
-      ns[raw_turn ? 0 : 1] = static_cast<double>(NowNs() - start);
+    pairs.Time([&](bool raw) {
+      const int r =
+          raw ? timedlock(held.get(), &kExpired) : pthread_mutex_timedlock(held.get(), &kExpired);
       if (r != ETIMEDOUT) state.SkipWithError("pthread_mutex_timedlock did not time out");
-    }
-    pairs.Add(ns[0], ns[1]);
-    ++i;
+    });
   }
 }
 
@@ -349,18 +353,11 @@ void BM_ExpiredWaitSemaphorePaired(benchmark::State& state) {
   sem_init(&s, 0, 0);
   auto* timedwait = Real().sem_timedwait;
   Pairs pairs(state);
-  int64_t i = 0;
   for (auto _ : state) {
-    double ns[2];
-    for (int k = 0; k < 2; ++k) {
-      const bool raw_turn = (k == 0) == Pairs::RawFirst(i);
-      const int64_t start = NowNs();
-      const int r = raw_turn ? timedwait(&s, &kExpired) : sem_timedwait(&s, &kExpired);
-      ns[raw_turn ? 0 : 1] = static_cast<double>(NowNs() - start);
+    pairs.Time([&](bool raw) {
+      const int r = raw ? timedwait(&s, &kExpired) : sem_timedwait(&s, &kExpired);
       if (r != -1) state.SkipWithError("sem_timedwait did not time out");
-    }
-    pairs.Add(ns[0], ns[1]);
-    ++i;
+    });
   }
   sem_destroy(&s);
 }

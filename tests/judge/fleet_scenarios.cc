@@ -16,25 +16,10 @@ constexpr double kStep = 60;           // one sample a minute
 constexpr double kHour = 3600;
 constexpr double kDay = 86400;
 
-// The draws of tests/trend/noise.h; the wander is this suite's own.
+// The draws of tests/trend/noise.h.
 using testnoise::Hash;
 using testnoise::Rng;
-
-// Mean-reverting noise with a given correlation time, stationary N(0, 1).
-class Wander {
- public:
-  Wander() = default;
-  Wander(Rng& rng, double correlation_seconds)
-      : rho_(std::exp(-kStep / correlation_seconds)), x_(rng.Normal()) {}
-  double Next(Rng& rng) {
-    x_ = rho_ * x_ + std::sqrt(1 - rho_ * rho_) * rng.Normal();
-    return x_;
-  }
-
- private:
-  double rho_ = 0;
-  double x_ = 0;
-};
+using testnoise::Wander;
 
 // What a job looks like (see fleet_scenarios.h).
 struct Model {
@@ -72,7 +57,7 @@ struct Slot {
 class Simulation {
  public:
   Simulation(const Model& m, Rng& rng, FleetScenario& s, double t0, double end)
-      : m_(m), rng_(rng), s_(s), t0_(t0), end_(end), shared_(rng, kHour) {}
+      : m_(m), rng_(rng), s_(s), t0_(t0), end_(end), shared_(rng, kHour, kStep) {}
 
   void Run() {
     const double period = m_.restart_hours * kHour;
@@ -226,28 +211,25 @@ class Simulation {
   }
   void AddSlot(double start) {
     Slot slot;
-    slot.wander = Wander(rng_, kHour);
-    slot.name = absl::StrFormat("10.%d.%d.%d:9464", version_ % 250, names_ / 250, names_ % 250);
-    ++names_;
-    slot.offset = std::floor(rng_.Uniform(0, 60));
-    slot.version_level = version_level_;
-    slot.factor = version_level_ * (1 + 0.05 * rng_.Normal());
-    slot.leaking = leaking_;
+    slot.wander = Wander(rng_, kHour, kStep);
+    Rename(slot);
     NewLifetime(slot, start);
     slots_.push_back(std::move(slot));
   }
   // A restart in place (same name) or a replacement by a deploy (new name,
   // the current version's level and leak).
   void Replace(Slot& slot, double start, bool new_name) {
-    if (new_name) {
-      slot.name = absl::StrFormat("10.%d.%d.%d:9464", version_ % 250, names_ / 250, names_ % 250);
-      ++names_;
-      slot.offset = std::floor(rng_.Uniform(0, 60));
-      slot.version_level = version_level_;
-      slot.factor = version_level_ * (1 + 0.05 * rng_.Normal());
-      slot.leaking = leaking_;
-    }
+    if (new_name) Rename(slot);
     NewLifetime(slot, start);
+  }
+  // A new instance name, scrape offset and the current version's level and leak.
+  void Rename(Slot& slot) {
+    slot.name = absl::StrFormat("10.%d.%d.%d:9464", version_ % 250, names_ / 250, names_ % 250);
+    ++names_;
+    slot.offset = std::floor(rng_.Uniform(0, 60));
+    slot.version_level = version_level_;
+    slot.factor = version_level_ * (1 + 0.05 * rng_.Normal());
+    slot.leaking = leaking_;
   }
 
   const Model& m_;

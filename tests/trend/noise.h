@@ -2,8 +2,8 @@
 // (tests/trend/scenarios.cc, tests/judge/fleet_scenarios.cc).
 //
 // splitmix64 and the uniform, log-uniform, normal and Poisson draws computed
-// from it here (not <random>'s distributions, whose algorithms differ between
-// standard libraries), so every platform writes the same scenario sets.
+// from it, and a mean-reverting wander, here (not <random>'s distributions, whose algorithms differ
+// between standard libraries), so every platform writes the same scenario sets.
 //
 //   leakwatch::testnoise::Rng rng(leakwatch::testnoise::Hash("flat", seed));
 //   int64_t tasks = rng.Poisson(200);
@@ -54,6 +54,24 @@ class Rng {
 
  private:
   uint64_t state_;
+};
+
+// Mean-reverting noise (an AR(1) process) sampled every `step_seconds` with a
+// given correlation time, stationary N(0, 1). It draws from the Rng it is
+// given: one Normal() when made and one per Next().
+class Wander {
+ public:
+  Wander() = default;
+  Wander(Rng& rng, double correlation_seconds, double step_seconds)
+      : rho_(std::exp(-step_seconds / correlation_seconds)), x_(rng.Normal()) {}
+  double Next(Rng& rng) {
+    x_ = rho_ * x_ + std::sqrt(1 - rho_ * rho_) * rng.Normal();
+    return x_;
+  }
+
+ private:
+  double rho_ = 0;
+  double x_ = 0;
 };
 
 inline uint64_t Hash(const std::string& text, uint64_t h) {

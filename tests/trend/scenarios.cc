@@ -21,22 +21,7 @@ constexpr double kDay = 86400;
 
 using testnoise::Hash;
 using testnoise::Rng;
-
-// Mean-reverting noise with a given correlation time, stationary N(0, 1).
-class Wander {
- public:
-  Wander(Rng& rng, double correlation_seconds)
-      : rng_(rng), rho_(std::exp(-kStep / correlation_seconds)), x_(rng.Normal()) {}
-  double Next() {
-    x_ = rho_ * x_ + std::sqrt(1 - rho_ * rho_) * rng_.Normal();
-    return x_;
-  }
-
- private:
-  Rng& rng_;
-  double rho_;
-  double x_;
-};
+using testnoise::Wander;
 
 // A daily load cycle 1 + A sin(...), peaking at a random hour.
 struct DailyCycle {
@@ -89,9 +74,9 @@ Scenario Generate(const std::string& family, int index, uint64_t seed, int days,
   const bool small = family == "leak_2pct_small";
   double level = leak ? (small ? rng.LogUniform(20, 200) : rng.LogUniform(200, 2000))
                       : rng.LogUniform(5, 2000);
-  Wander wander(rng, kHour);    // slow load wander, 1 h correlation
-  Wander day_drift(rng, kDay);  // day-to-day drift of the daily level
-  Wander fast(rng, 10 * 60);    // long-poll churn, 10 min correlation
+  Wander wander(rng, kHour, kStep);    // slow load wander, 1 h correlation
+  Wander day_drift(rng, kDay, kStep);  // day-to-day drift of the daily level
+  Wander fast(rng, 10 * 60, kStep);    // long-poll churn, 10 min correlation
   double wander_size = 0.02;
 
   // Family features.
@@ -152,9 +137,9 @@ Scenario Generate(const std::string& family, int index, uint64_t seed, int days,
 
   s.samples.reserve(static_cast<size_t>((end - t0) / kStep));
   for (int64_t t = t0; t < end; t += kStep) {
-    const double w = wander.Next();
-    const double d = day_drift.Next();
-    const double f = fast.Next();
+    const double w = wander.Next(rng);
+    const double d = day_drift.Next(rng);
+    const double f = fast.Next(rng);
     if (restarting && next_restart < restarts.size() && t >= restarts[next_restart]) {
       process_start = restarts[next_restart];
       ++next_restart;
