@@ -27,6 +27,16 @@ function(expect_refused what output result)
   message(STATUS "${what}: refused with the message")
 endfunction()
 
+# Runs `program`; its output is left in `out` (in the caller's scope). Fails
+# naming `what` when it exits with other than 0.
+macro(run_consumer program what)
+  execute_process(COMMAND ${program} RESULT_VARIABLE result OUTPUT_VARIABLE out
+                  ERROR_VARIABLE out)
+  if(NOT result EQUAL 0)
+    fail("${what} exited with ${result}:\n${out}")
+  endif()
+endmacro()
+
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(libs "leakwatch;${LEAKWATCH_DIR}" "leakwatch_intercept;${INTERCEPT_DIR}"
          "leakwatch_preload;${INTERCEPT_DIR}")
@@ -95,26 +105,14 @@ elseif(MODE STREQUAL "consumer")
       if(NOT result EQUAL 0)
         fail("building the dynamic consumer failed:\n${out}")
       endif()
-      execute_process(COMMAND ${build}/consumer RESULT_VARIABLE result OUTPUT_VARIABLE out
-                      ERROR_VARIABLE out)
-      if(NOT result EQUAL 0)
-        fail("the dynamic consumer exited with ${result}:\n${out}")
-      endif()
+      run_consumer(${build}/consumer "the dynamic consumer")
       message(STATUS "dynamic consumer: builds and runs (${out})")
       if(EXPECT_TESTING)
-        execute_process(COMMAND ${build}/consumer_leak_check RESULT_VARIABLE result
-                        OUTPUT_VARIABLE out ERROR_VARIABLE out)
-        if(NOT result EQUAL 0)
-          fail("the consumer's leak-checked test exited with ${result}:\n${out}")
-        endif()
+        run_consumer(${build}/consumer_leak_check "the consumer's leak-checked test")
         message(STATUS "leakwatch::testing_main from the package: the test passes its leak check")
       endif()
       if(EXPECT_GRPC)
-        execute_process(COMMAND ${build}/consumer_grpc RESULT_VARIABLE result
-                        OUTPUT_VARIABLE out ERROR_VARIABLE out)
-        if(NOT result EQUAL 0)
-          fail("the consumer linking leakwatch::grpc exited with ${result}:\n${out}")
-        endif()
+        run_consumer(${build}/consumer_grpc "the consumer linking leakwatch::grpc")
         message(STATUS "leakwatch::grpc from the package: ${out}")
       endif()
     else()
