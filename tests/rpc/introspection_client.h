@@ -1,6 +1,7 @@
 // What the introspection tests share: an agent config that serves only the
 // introspection port (on loopback, a free port unless `listen` says), a
-// client stub for it, and a client context with a deadline.
+// client stub for it, a client context with a deadline, and a port held by a
+// server of the test's own.
 
 #ifndef LEAKWATCH_TESTS_RPC_INTROSPECTION_CLIENT_H_
 #define LEAKWATCH_TESTS_RPC_INTROSPECTION_CLIENT_H_
@@ -34,6 +35,31 @@ inline std::unique_ptr<::grpc::ClientContext> WithDeadline(int seconds = 10) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
   return context;
 }
+
+// A gRPC server of the test's own on a free loopback port, written to `port`,
+// so that starting introspection there fails; nullptr when it cannot start.
+// It serves an Introspection that answers every call "unimplemented".
+class PortHolder {
+ public:
+  PortHolder() {
+    ::grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&unimplemented_);
+    server_ = builder.BuildAndStart();
+  }
+  ~PortHolder() { Shutdown(); }
+  void Shutdown() {
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+  }
+  bool ok() const { return server_ != nullptr; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_ = 0;
+  v1::Introspection::Service unimplemented_;
+  std::unique_ptr<::grpc::Server> server_;
+};
 
 }  // namespace leakwatch::rpctest
 

@@ -128,20 +128,15 @@ TEST_F(IntrospectionHostile, AnOversizeRequestIsRefused) {
 // a busy port, which makes gRPC log an error line, then on a free port.
 TEST(GrpcLogChild, StartOnABusyPort) {
   if (std::getenv("LEAKWATCH_GRPC_LOG_CHILD") == nullptr) GTEST_SKIP() << "run by GrpcLog tests";
-  ::grpc::ServerBuilder builder;
-  int held = 0;
-  builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &held);
-  v1::Introspection::Service unimplemented;
-  builder.RegisterService(&unimplemented);
-  std::unique_ptr<::grpc::Server> holder = builder.BuildAndStart();
-  ASSERT_NE(holder, nullptr);
-  const absl::Status busy = Start(IntrospectionConfig("127.0.0.1:" + std::to_string(held)));
+  rpctest::PortHolder holder;
+  ASSERT_TRUE(holder.ok());
+  const absl::Status busy = Start(IntrospectionConfig(holder.address()));
   EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable) << busy;
   ASSERT_TRUE(Start(IntrospectionConfig()).ok());
   auto stub = Connect(grpc::IntrospectionPort());
   EXPECT_TRUE(GetSnapshot(*stub, v1::GetSnapshotRequest()).ok());
   Stop();
-  holder->Shutdown();
+  holder.Shutdown();
 }
 
 // The child's stderr, with `env` ("NAME=value") added to its environment.

@@ -192,20 +192,14 @@ TEST_F(Introspection, WatchersBeyondTheLimitAreRefusedAndStopEndsTheRest) {
 }
 
 TEST(IntrospectionStart, ABusyPortIsAnErrorAndLeavesNothingRunning) {
-  // Hold the port with a second server of our own.
-  ::grpc::ServerBuilder builder;
-  int held = 0;
-  builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &held);
-  v1::Introspection::Service unimplemented;
-  builder.RegisterService(&unimplemented);
-  std::unique_ptr<::grpc::Server> holder = builder.BuildAndStart();
-  ASSERT_NE(holder, nullptr);
-  const absl::Status s = Start(IntrospectionConfig("127.0.0.1:" + std::to_string(held)));
+  rpctest::PortHolder holder;  // the port, held by a second server of our own
+  ASSERT_TRUE(holder.ok());
+  const absl::Status s = Start(IntrospectionConfig(holder.address()));
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_NE(s.message().find("introspection.listen"), std::string::npos) << s;
   EXPECT_FALSE(IsRunning());
   EXPECT_EQ(grpc::IntrospectionPort(), 0);
-  holder->Shutdown();
+  holder.Shutdown();
   // And the agent starts again afterwards.
   ASSERT_TRUE(Start(IntrospectionConfig()).ok());
   EXPECT_NE(grpc::IntrospectionPort(), 0);
