@@ -9,6 +9,12 @@
 //                        [--grid-replicas 1,3,10,30] [--grid-restart-hours 0,2,6,24]
 //                        [--grid-rates 0.02,0.1] [--set NAME=VALUE ...]
 //
+// --dump FAMILY:SEED:INDEX (or grid:REPLICAS:RESTART_HOURS:RATE:SEED:INDEX)
+// prints one scenario's verdicts over time and, with --at-hour H, its stitched
+// series as of H; FLEET_STITCHED_CSV=FILE also writes that series as
+// "t,value" rows, the input of `leakwatch-trend`, to see what the detector
+// makes of it.
+//
 // --set changes one judge parameter (judge::SetFleetParam: a FleetParams
 // field, or detector.NAME for the stitched series' detector), to try one out.
 //
@@ -185,6 +191,13 @@ int main(int argc, char** argv) {
           leakwatch::judge::StitchGroup(s->history, now, params);
       std::printf("stitched as of %.2f h: warmup %.2f h level %.1f\n", at_hour,
                   st.warmup_seconds / 3600, st.level);
+      // FLEET_STITCHED_CSV=FILE writes every point as "t,value" (leakwatch-trend's input).
+      if (const char* csv = std::getenv("FLEET_STITCHED_CSV")) {
+        if (FILE* f = std::fopen(csv, "w")) {
+          for (size_t i = 0; i < st.t.size(); ++i) std::fprintf(f, "%.0f,%.3f\n", st.t[i], st.x[i]);
+          std::fclose(f);
+        }
+      }
       for (size_t i = 0; i < st.t.size(); i += 15) {
         std::printf("%.2f %.1f\n", (st.t[i] - s->start) / 3600, st.x[i]);
       }
