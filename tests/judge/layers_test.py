@@ -14,6 +14,7 @@ layer is compiled only inside the layers that include it), so this does."""
 import os
 import re
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
@@ -52,6 +53,14 @@ def wrong_way_includes(directory, allowed_quoted=ALLOWED_QUOTED, allowed_angled=
     return found
 
 
+def findings_in(name, text, *args):
+    """wrong_way_includes over a directory holding one file `name` with `text`."""
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+        return wrong_way_includes(d, *args)
+
+
 class LayersTest(unittest.TestCase):
     def test_judge_includes_only_lower_layers(self):
         self.assertEqual(wrong_way_includes(JUDGE_DIR), [])
@@ -63,36 +72,30 @@ class LayersTest(unittest.TestCase):
         self.assertEqual(wrong_way_includes(HTTP_DIR, HTTP_ALLOWED_QUOTED, HTTP_ALLOWED_ANGLED, "http"), [])
 
     def test_an_http_file_that_includes_core_or_export_is_found(self):
-        import tempfile
-        with tempfile.TemporaryDirectory() as d:
-            with open(os.path.join(d, "x.cc"), "w") as f:
-                f.write('#include "http/gzip.h"\n#include "config/listen_address.h"\n'
+        self.assertEqual(
+            findings_in("x.cc", '#include "http/gzip.h"\n#include "config/listen_address.h"\n'
                         '#include "core/adopted_threads.h"\n#include "export/metrics.h"\n'
-                        '#include <microhttpd.h>\n#include <leakwatch/config.h>\n')
-            self.assertEqual(wrong_way_includes(d, HTTP_ALLOWED_QUOTED, HTTP_ALLOWED_ANGLED, "http"),
-                             ['agent/http/x.cc:3: #include "core/adopted_threads.h"',
-                              'agent/http/x.cc:4: #include "export/metrics.h"',
-                              "agent/http/x.cc:6: #include <leakwatch/config.h>"])
+                        '#include <microhttpd.h>\n#include <leakwatch/config.h>\n',
+                        HTTP_ALLOWED_QUOTED, HTTP_ALLOWED_ANGLED, "http"),
+            ['agent/http/x.cc:3: #include "core/adopted_threads.h"',
+             'agent/http/x.cc:4: #include "export/metrics.h"',
+             "agent/http/x.cc:6: #include <leakwatch/config.h>"])
 
     def test_a_wrong_way_include_is_found(self):
-        import tempfile
-        with tempfile.TemporaryDirectory() as d:
-            with open(os.path.join(d, "x.cc"), "w") as f:
-                f.write('#include "judge/fleet.h"\n#include "export/metrics.h"\n#include <leakwatch/agent.h>\n'
-                        '#include "common/flags.h"\n')
-            self.assertEqual(wrong_way_includes(d), ['agent/judge/x.cc:2: #include "export/metrics.h"',
-                                                     "agent/judge/x.cc:3: #include <leakwatch/agent.h>",
-                                                     'agent/judge/x.cc:4: #include "common/flags.h"'])
+        self.assertEqual(
+            findings_in("x.cc", '#include "judge/fleet.h"\n#include "export/metrics.h"\n'
+                        '#include <leakwatch/agent.h>\n#include "common/flags.h"\n'),
+            ['agent/judge/x.cc:2: #include "export/metrics.h"',
+             "agent/judge/x.cc:3: #include <leakwatch/agent.h>",
+             'agent/judge/x.cc:4: #include "common/flags.h"'])
 
     def test_a_prom_header_that_includes_another_layer_is_found(self):
-        import tempfile
-        with tempfile.TemporaryDirectory() as d:
-            with open(os.path.join(d, "x.h"), "w") as f:
-                f.write('#include <prometheus/metric_family.h>\n#include "absl/strings/str_cat.h"\n'
-                        '#include "trend/params.h"\n#include <vector>\n')
-            self.assertEqual(wrong_way_includes(d, PROM_ALLOWED_QUOTED, PROM_ALLOWED_ANGLED, "prom"),
-                             ['agent/prom/x.h:2: #include "absl/strings/str_cat.h"',
-                              'agent/prom/x.h:3: #include "trend/params.h"'])
+        self.assertEqual(
+            findings_in("x.h", '#include <prometheus/metric_family.h>\n#include "absl/strings/str_cat.h"\n'
+                        '#include "trend/params.h"\n#include <vector>\n',
+                        PROM_ALLOWED_QUOTED, PROM_ALLOWED_ANGLED, "prom"),
+            ['agent/prom/x.h:2: #include "absl/strings/str_cat.h"',
+             'agent/prom/x.h:3: #include "trend/params.h"'])
 
 
 if __name__ == "__main__":
