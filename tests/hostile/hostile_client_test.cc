@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -554,6 +555,68 @@ TEST(HostileClients, TenThousandConnectCloseCycles) {
   ExpectHealthy(host);
   std::printf("[figures] 10000 connect/close cycles: host RSS %ld -> %ld kB\n", rss_before,
               host.RssKb());
+}
+
+// The descriptors `pid` has open now.
+int OpenDescriptors(pid_t pid) {
+  std::error_code error;
+  int n = 0;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", error), end;
+       !error && it != end; it.increment(error)) {
+    ++n;
+  }
+  return n;
+}
+
+// A host that has used every descriptor but one (its limit lowered while it
+// runs, as `prlimit` does): the exporter accepts with the one it has, backs off
+// between accepts that hit the limit, and drains the clients queued in its
+// listen backlog, 100 that sent a request and left at once and 20 that stayed
+// idle for 8 s, so that a scrape is answered again. Nothing in the host
+// breaks, and all is as before once the limit is raised again.
+TEST(HostileClients, WithOneFreeDescriptorQueuedClientsAreDrained) {
+  Host host(kPlainConfig);
+  ASSERT_TRUE(Scrape(host.port()));
+  rlimit before{};
+  ASSERT_EQ(prlimit(host.pid(), RLIMIT_NOFILE, nullptr, &before), 0);
+  const rlimit one_free{static_cast<rlim_t>(OpenDescriptors(host.pid())) + 1, before.rlim_max};
+  ASSERT_EQ(prlimit(host.pid(), RLIMIT_NOFILE, &one_free, nullptr), 0);
+
+  const auto start = Clock::now();
+  std::vector<int> idle;
+  for (int i = 0; i < 20; ++i) {
+    const int fd = Connect(host.port());
+    if (fd >= 0) idle.push_back(fd);
+  }
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  int left = 0;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = Connect(host.port());
+    if (fd < 0) continue;
+    left += SendAll(fd, request) ? 1 : 0;
+    close(fd);
+  }
+  EXPECT_EQ(idle.size(), 20u);
+  EXPECT_EQ(left, 100);
+  std::this_thread::sleep_for(
+      std::chrono::seconds(8));  // the idle clients' stay, not a wait for state
+  for (int fd : idle) close(fd);
+
+  // A scrape queues behind the others: once one is answered, all before it
+  // were accepted. Bounded by the hang limit, not by an expected time.
+  bool answered = false;
+  while (!answered && Clock::now() - start < std::chrono::seconds(120))
+    answered = Scrape(host.port());
+  const double drained_s = std::chrono::duration<double>(Clock::now() - start).count();
+  EXPECT_TRUE(answered) << "no scrape answered within 120 s with one free descriptor";
+  ExpectHealthy(host);
+  std::printf(
+      "[figures] one free descriptor: 120 queued clients drained, a scrape answered %.1f s "
+      "after they connected\n",
+      drained_s);
+
+  ASSERT_EQ(prlimit(host.pid(), RLIMIT_NOFILE, &before, nullptr), 0);
+  ExpectHealthy(host);
 }
 
 TEST(HostileClients, WrongCredentialsGet401) {

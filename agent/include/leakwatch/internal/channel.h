@@ -230,16 +230,24 @@ class BasicChannel {
     w.wake.notify_one();
   }
 
-  // Parks `w` (already queued) until a peer completes it, the timeout expires or
-  // the channel closes. Returns w.done. Requires `lock` held; holds it again on
-  // return.
-  static bool Park(std::unique_lock<std::mutex>& lock, Waiter& w, Mode mode,
-                   Clock::duration timeout) {
+  // Queues `w` on `queue` and parks it, a wait at `op` as the hooks see it,
+  // until a peer completes it, the timeout expires or the channel closes; a
+  // wait that ends uncompleted leaves the queue. Requires `lock` held; returns
+  // with it released (the hooks' end of the wait runs unlocked). Returns w.done.
+  static bool QueueAndPark(std::unique_lock<std::mutex>& lock, WaitQueue& queue, Waiter& w, Op op,
+                           Mode mode, Clock::duration timeout, const std::source_location& where) {
+    queue.PushBack(&w);
+    const typename Hooks::Wait wait = Hooks::BeginWait(op, where);
+    bool done = true;
     if (mode == Mode::kBlock) {
       w.wake.wait(lock, [&w] { return w.done; });
-      return true;
+    } else {
+      done = w.wake.wait_until(lock, Clock::now() + timeout, [&w] { return w.done; });
     }
-    return w.wake.wait_until(lock, Clock::now() + timeout, [&w] { return w.done; });
+    if (!done) queue.Remove(&w);
+    lock.unlock();
+    Hooks::EndWait(wait);
+    return done;
   }
 
   ChannelStatus Put(T* move_from, const T* copy_from, Mode mode, Clock::duration timeout,
@@ -264,13 +272,9 @@ class BasicChannel {
     Waiter self;
     self.move_from = move_from;
     self.copy_from = copy_from;
-    s.senders.PushBack(&self);
-    const typename Hooks::Wait wait = Hooks::BeginWait(Op::kChanSend, where);
-    const bool done = Park(lock, self, mode, timeout);
-    if (!done) s.senders.Remove(&self);
-    lock.unlock();
-    Hooks::EndWait(wait);
-    if (!done) return ChannelStatus::kTimeout;
+    if (!QueueAndPark(lock, s.senders, self, Op::kChanSend, mode, timeout, where)) {
+      return ChannelStatus::kTimeout;
+    }
     return self.ok ? ChannelStatus::kOk : ChannelStatus::kClosed;
   }
 
@@ -315,13 +319,7 @@ class BasicChannel {
 
     Waiter self;
     self.into = &result.value;
-    s.receivers.PushBack(&self);
-    const typename Hooks::Wait wait = Hooks::BeginWait(Op::kChanRecv, where);
-    const bool done = Park(lock, self, mode, timeout);
-    if (!done) s.receivers.Remove(&self);
-    lock.unlock();
-    Hooks::EndWait(wait);
-    if (!done) {
+    if (!QueueAndPark(lock, s.receivers, self, Op::kChanRecv, mode, timeout, where)) {
       result.status = ChannelStatus::kTimeout;
     } else {
       result.status = self.ok ? ChannelStatus::kOk : ChannelStatus::kClosed;
