@@ -6,12 +6,14 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -199,7 +201,16 @@ TEST(MutexKindsTest, PriorityInheritanceMutexHandsOverToAWaiter) {
     waiter_result = pthread_mutex_lock(m.get());  // waits in the kernel (FUTEX_LOCK_PI)
     pthread_mutex_unlock(m.get());
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The waiter is in the kernel once the futex word carries FUTEX_WAITERS
+  // (set by FUTEX_LOCK_PI as the waiter queues): wait for that state.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  auto waiting = [&] {
+    return (__atomic_load_n(&m.get()->__data.__lock, __ATOMIC_ACQUIRE) & FUTEX_WAITERS) != 0;
+  };
+  while (!waiting() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(waiting()) << "the waiter never blocked in the kernel";
   EXPECT_EQ(waiter_result.load(), -1);
   ASSERT_EQ(pthread_mutex_unlock(m.get()), 0);
   waiter.join();

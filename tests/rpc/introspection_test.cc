@@ -141,17 +141,17 @@ TEST_F(Introspection, WatchStreamsUntilTheClientCancels) {
   v1::WatchSnapshotsRequest request;
   request.set_interval_ms(1);  // raised to the 100 ms minimum
   auto context = WithDeadline();
+  // On the monotonic clock (a step of the realtime clock must not fail the
+  // test): the third snapshot is sent at least two intervals after the first,
+  // which is sent after the call starts.
+  const auto start = std::chrono::steady_clock::now();
   auto reader = stub_->WatchSnapshots(context.get(), request);
   v1::Snapshot s;
-  int64_t last = 0;
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(reader->Read(&s));
-    EXPECT_GT(s.taken_at_unix_nanos(), last);
-    if (i > 0) {
-      EXPECT_GE(s.taken_at_unix_nanos() - last, 90'000'000);
-    }
-    last = s.taken_at_unix_nanos();
+    EXPECT_GT(s.taken_at_unix_nanos(), 0);
   }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
   context->TryCancel();
   while (reader->Read(&s)) {
   }
