@@ -42,11 +42,13 @@ namespace leakwatch {
 
 // Validates `config`, starts the sampler and, if enabled, the HTTP exporter and
 // the gRPC introspection service (which needs libleakwatch_grpc linked in, see
-// leakwatch/grpc.h). Returns OK, InvalidArgumentError for a bad config,
+// leakwatch/grpc.h). Returns OK; InvalidArgumentError for a bad config,
+// including a listen address that does not parse or resolve and a password,
+// certificate or key file that cannot be read or is empty;
 // FailedPreconditionError if already running or if introspection is enabled
-// without libleakwatch_grpc, or UnavailableError if a listen address cannot be
-// bound (port in use, bad address, TLS files unreadable). On error nothing is
-// left running and the host process is unaffected.
+// without libleakwatch_grpc; or UnavailableError if a listen address cannot be
+// bound (port in use, address not on this host). Each message names the key.
+// On error nothing is left running and the host process is unaffected.
 absl::Status Start(const Config& config = {});
 
 // Stops the exporter and the sampler; waits for them to finish. Task recording
