@@ -1,7 +1,7 @@
 // What the introspection tests share: an agent config that serves only the
 // introspection port (on loopback, a free port unless `listen` says), a
-// client stub for it, a client context with a deadline, and a port held by a
-// server of the test's own.
+// fixture that runs it, a client stub for it, a client context with a
+// deadline, and a port held by a server of the test's own.
 
 #ifndef LEAKWATCH_TESTS_RPC_INTROSPECTION_CLIENT_H_
 #define LEAKWATCH_TESTS_RPC_INTROSPECTION_CLIENT_H_
@@ -11,8 +11,11 @@
 #include <string>
 
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "leakwatch.grpc.pb.h"
+#include "leakwatch/agent.h"
 #include "leakwatch/config.h"
+#include "leakwatch/grpc.h"
 
 namespace leakwatch::rpctest {
 
@@ -35,6 +38,21 @@ inline std::unique_ptr<::grpc::ClientContext> WithDeadline(int seconds = 10) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
   return context;
 }
+
+// A fixture whose agent serves only the introspection port, on `port_`; the
+// agent is stopped after each test.
+class IntrospectionFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const absl::Status started = Start(IntrospectionConfig());
+    ASSERT_TRUE(started.ok()) << started;
+    port_ = grpc::IntrospectionPort();
+    ASSERT_NE(port_, 0);
+  }
+  void TearDown() override { Stop(); }
+
+  int port_ = 0;
+};
 
 // A gRPC server of the test's own on a free loopback port, written to `port`,
 // so that starting introspection there fails; nullptr when it cannot start.

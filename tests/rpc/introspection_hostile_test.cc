@@ -70,17 +70,7 @@ bool ClosedByServer(int fd, std::chrono::milliseconds timeout) {
   }
 }
 
-class IntrospectionHostile : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const absl::Status started = Start(IntrospectionConfig());
-    ASSERT_TRUE(started.ok()) << started;
-    port_ = grpc::IntrospectionPort();
-    ASSERT_NE(port_, 0);
-  }
-  void TearDown() override { Stop(); }
-  int port_ = 0;
-};
+using IntrospectionHostile = rpctest::IntrospectionFixture;
 
 TEST_F(IntrospectionHostile, IdleConnectionsDoNotKeepAClientOutAndAreClosed) {
   rlimit nofile{};

@@ -46,21 +46,18 @@ class Blocked {
 constexpr int kHeldLine = 33;  // the line of the thread's mu_.Lock() above
 const std::string kHeldSite = "tests/rpc/introspection_test.cc:" + std::to_string(kHeldLine);
 
-class Introspection : public ::testing::Test {
+class Introspection : public rpctest::IntrospectionFixture {
  protected:
   void SetUp() override {
-    const absl::Status started = Start(IntrospectionConfig());
-    ASSERT_TRUE(started.ok()) << started;
-    port_ = grpc::IntrospectionPort();
-    ASSERT_NE(port_, 0);
+    IntrospectionFixture::SetUp();
+    if (HasFatalFailure()) return;
     stub_ = Connect(port_);
   }
   void TearDown() override {
-    Stop();
+    IntrospectionFixture::TearDown();
     EXPECT_EQ(grpc::IntrospectionPort(), 0);
   }
 
-  int port_ = 0;
   std::unique_ptr<v1::Introspection::Stub> stub_;
 };
 
