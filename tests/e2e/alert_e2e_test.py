@@ -191,6 +191,14 @@ class AlertEndToEndTest(unittest.TestCase):
                     continue
                 empty.append(f'{q["dashboard"]} / {q.get("panel_title", q.get("kind"))}: {q["expr"]}')
             self.assertEqual(empty, [], "queries without data:\n" + "\n".join(empty))
+
+            # Every metric the rules use is one a real scrape of the agent
+            # exports (the judge's: fleet_alert_e2e_test).
+            used = {n for n in harness.rule_metrics(os.path.join(SRC, "alerts/leakwatch-rules.yaml"))
+                    if not n.startswith("leakwatch_judge_")}
+            scraped = {name for name, _, _ in demo.metrics()}
+            self.assertEqual(sorted(used - scraped), [], "rules use metrics the agent does not export")
+            self.assertIn("leakwatch_stuck_tasks", used)
         finally:
             load.close()
             prom.close()

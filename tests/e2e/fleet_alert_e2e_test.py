@@ -115,6 +115,12 @@ class FleetAlertEndToEndTest(unittest.TestCase):
             later = [a["labels"] for post in webhook.notifications()[first_post + 1:] for a in post
                      if any(matches(a["labels"], name, site) for name in PER_INSTANCE)]
             self.assertEqual(later, [])
+            # Every judge metric the rules use is one the judge exports.
+            used = {n for n in harness.rule_metrics(os.path.join(SRC, "alerts/leakwatch-rules.yaml"))
+                    if n.startswith("leakwatch_judge_")}
+            scraped = {name for name, _, _ in judge.metrics()}
+            self.assertEqual(sorted(used - scraped), [], "rules use judge metrics the judge does not export")
+            self.assertIn("leakwatch_judge_site_leak_suspected", used)
             self.assertIsNone(judge.proc.poll(), judge.output())
             print(f"fleet alert at the webhook {fired_after:.0f}s after the first demo started; "
                   f"restarts per instance then: {[inst.restarts for inst in instances]}", file=sys.stderr)

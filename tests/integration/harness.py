@@ -71,6 +71,19 @@ def parse_metrics(text):
     return out
 
 
+RULE_METRIC = re.compile(r"(?<![\w:])(leakwatch_[a-z0-9_]+)(?![\w:])")
+
+
+def rule_metrics(path):
+    """The leakwatch_* metric names the expressions of the Prometheus rule file
+    `path` use (not the names of its recording rules, which hold colons)."""
+    import yaml
+    with open(path) as f:
+        doc = yaml.safe_load(f)
+    return {name for group in doc["groups"] for rule in group["rules"]
+            for name in RULE_METRIC.findall(rule["expr"])}
+
+
 def sample(samples, name, **labels):
     """The value of the one sample of `name` with these labels, or None."""
     found = [v for n, l, v in samples if n == name and all(l.get(k) == str(x) for k, x in labels.items())]
