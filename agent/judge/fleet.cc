@@ -698,42 +698,85 @@ void CompareSameAge(const std::vector<Increment>& increments,
   series.sameage_lifetimes = recent;
 }
 
-StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams& p,
-                      bool mature_only, bool same_age = false) {
-  StitchedSeries verdict;
-  const bool judgeable = Finite(now) && ValidateFleetParams(p).ok();
+// The Student-t quantile with `dof` degrees of freedom at the normal
+// quantile `z` (Cornish-Fisher): a spread from a few lifetimes is itself
+// noisy.
+double StudentCritical(double z, int dof) {
+  const double v = dof;
+  return z + (z * z * z + z) / (4 * v) +
+         (5 * std::pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * v * v);
+}
+
+bool SameAgeCorroborates(const StitchedSeries& series, const FleetParams& p) {
+  return series.sameage_lifetimes >= 3 &&
+         series.sameage_z >= StudentCritical(p.sameage_z, series.sameage_lifetimes - 1);
+}
+
+// Steps 1-2 and the levels of step 3, which every series stitched from one
+// history and `now` shares (they depend on no warm-up parameter): the grid,
+// the lifetimes on it and their increments. `counts` holds the counts, and
+// `judgeable` is false when the params or `now` are invalid.
+struct Prepared {
+  StitchedSeries counts;
+  bool judgeable = false;
+  double now = 0;
+  Grid grid;
+  std::vector<GridLifetime> lives;
+  std::vector<Increment> increments;
+};
+
+Prepared Prepare(const GroupHistory& history, double now, const FleetParams& p) {
+  Prepared out;
+  out.now = now;
+  out.judgeable = Finite(now) && ValidateFleetParams(p).ok();
   const std::vector<size_t> order = CanonicalOrder(history);
-  if (!judgeable) {  // counts only: lifetimes with a sample up to `now`
+  if (!out.judgeable) {  // counts only: lifetimes with a sample up to `now`
     std::unordered_set<std::string_view> instances;
     for (size_t l : order) {
       if (!SeenBy(history.lifetimes[l], now)) continue;
       instances.insert(history.lifetimes[l].instance);
-      ++verdict.lifetimes;
+      ++out.counts.lifetimes;
     }
-    verdict.instances = static_cast<int>(instances.size());
-    return verdict;
+    out.counts.instances = static_cast<int>(instances.size());
+    return out;
   }
   const double from = now - p.lookback_seconds;
-  Grid grid;
+  Grid& grid = out.grid;
   grid.step = p.step_seconds;
   grid.k0 = static_cast<int64_t>(std::floor(from / p.step_seconds));
   grid.size = static_cast<int64_t>(std::floor(now / p.step_seconds)) - grid.k0 + 1;
 
   std::unordered_set<std::string_view> instances;
-  std::vector<Increment> increments;
-  std::vector<GridLifetime> lives(history.lifetimes.size());
+  out.lives.resize(history.lifetimes.size());
   for (size_t l = 0; l < order.size(); ++l) {
     const Lifetime& life = history.lifetimes[order[l]];
-    lives[l] = OnGrid(life, grid, from, now, p);
-    if (lives[l].pts.empty()) continue;
+    out.lives[l] = OnGrid(life, grid, from, now, p);
+    if (out.lives[l].pts.empty()) continue;
     instances.insert(life.instance);
-    ++verdict.lifetimes;
-    AddIncrements(lives[l], static_cast<int>(l), grid, from, now, p, increments);
+    ++out.counts.lifetimes;
+    AddIncrements(out.lives[l], static_cast<int>(l), grid, from, now, p, out.increments);
   }
-  verdict.instances = static_cast<int>(instances.size());
-  if (increments.empty()) return verdict;
-  ScaleByFleetLevel(lives, grid, p, increments);
-  if (same_age) CompareSameAge(increments, lives, grid, now, p, verdict);
+  out.counts.instances = static_cast<int>(instances.size());
+  if (!out.increments.empty()) ScaleByFleetLevel(out.lives, grid, p, out.increments);
+  return out;
+}
+
+// The stitched series of steps 3-4 from `prepared` (made with params that
+// differ from `p` at most in the warm-up's). With `same_age` (step 6's
+// second series), step 6's comparison is made first, and when it does not
+// reach its bar nothing is stitched (the series is left empty): the series
+// would not count.
+StitchedSeries Stitch(const Prepared& prepared, const FleetParams& p, bool mature_only,
+                      bool same_age = false) {
+  StitchedSeries verdict = prepared.counts;
+  if (!prepared.judgeable || prepared.increments.empty()) return verdict;
+  const std::vector<Increment>& increments = prepared.increments;
+  const std::vector<GridLifetime>& lives = prepared.lives;
+  const Grid& grid = prepared.grid;
+  if (same_age) {
+    CompareSameAge(increments, lives, grid, prepared.now, p, verdict);
+    if (!SameAgeCorroborates(verdict, p)) return verdict;
+  }
 
   // 3. Warm-up age.
   const Warmup profile = ChooseWarmup(increments, p);
@@ -751,31 +794,22 @@ StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams
 }  // namespace
 
 StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& p) {
-  return Stitch(history, now, p, false);
+  return Stitch(Prepare(history, now, p), p, false);
 }
 
 namespace {
 
 // Step 5 on the series stitched with `p`: the detector's verdict, with the
 // mature veto.
-// The Student-t quantile with `dof` degrees of freedom at the normal
-// quantile `z` (Cornish-Fisher): a spread from a few lifetimes is itself
-// noisy.
-double StudentCritical(double z, int dof) {
-  const double v = dof;
-  return z + (z * z * z + z) / (4 * v) +
-         (5 * std::pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * v * v);
-}
-
 struct Judged {
   StitchedSeries series;
   bool suspected = false;
   double growth_per_hour = 0;
 };
 
-Judged JudgeStitched(const GroupHistory& history, double now, const FleetParams& p, bool same_age) {
+Judged JudgeStitched(const Prepared& prepared, const FleetParams& p, bool same_age) {
   Judged out;
-  out.series = Stitch(history, now, p, /*mature_only=*/false, same_age);
+  out.series = Stitch(prepared, p, /*mature_only=*/false, same_age);
   const StitchedSeries& series = out.series;
   if (series.t.empty()) return out;
   trend::SeriesDetector detector(StitchedSeriesParams(p, p.walk_z * series.walk_sd));
@@ -784,7 +818,7 @@ Judged JudgeStitched(const GroupHistory& history, double now, const FleetParams&
   out.suspected = v.suspected;
   out.growth_per_hour = v.growth_per_hour;
   if (out.suspected && series.mature_seconds > series.warmup_seconds + p.warmup_bin_seconds) {
-    const StitchedSeries mature = Stitch(history, now, p, /*mature_only=*/true);
+    const StitchedSeries mature = Stitch(prepared, p, /*mature_only=*/true);
     trend::SeriesDetector second(StitchedSeriesParams(p, p.walk_z * mature.walk_sd));
     for (size_t i = 0; i < mature.t.size(); ++i) second.Add(mature.t[i], mature.x[i], 0);
     out.suspected = second.verdict().suspected;
@@ -795,7 +829,8 @@ Judged JudgeStitched(const GroupHistory& history, double now, const FleetParams&
 }  // namespace
 
 FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetParams& p) {
-  const Judged base = JudgeStitched(history, now, p, /*same_age=*/false);
+  const Prepared prepared = Prepare(history, now, p);
+  const Judged base = JudgeStitched(prepared, p, /*same_age=*/false);
   const StitchedSeries& series = base.series;
   FleetVerdict verdict;
   verdict.instances = series.instances;
@@ -814,10 +849,8 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
   if (p.sameage_z > 0) {
     FleetParams less_biased = p;
     less_biased.warmup_z = p.corroborated_warmup_z;
-    const Judged other = JudgeStitched(history, now, less_biased, /*same_age=*/true);
-    if (other.suspected && other.series.sameage_lifetimes >= 3 &&
-        other.series.sameage_z >=
-            StudentCritical(p.sameage_z, other.series.sameage_lifetimes - 1)) {
+    const Judged other = JudgeStitched(prepared, less_biased, /*same_age=*/true);
+    if (other.suspected && SameAgeCorroborates(other.series, p)) {
       verdict.suspected = true;
       verdict.growth_per_hour = other.growth_per_hour;
       return verdict;
