@@ -230,6 +230,9 @@ absl::Span<const FleetParamField> FleetParamFields() {
       {"reference_seconds", &P::reference_seconds, nullptr, 0, true},
       {"walk_z", &P::walk_z, nullptr, 0, true},
       {"mature_z", &P::mature_z, nullptr, 0, false},
+      {"sameage_z", &P::sameage_z, nullptr, 0, false},
+      {"corroborated_warmup_z", &P::corroborated_warmup_z, nullptr, 0, false},
+      {"sameage_tod_seconds", &P::sameage_tod_seconds, nullptr, 0, false},
   };
   return kFields;
 }
@@ -555,41 +558,225 @@ void AppendStitched(const std::vector<GridLifetime>& lives, const FleetIncrement
   }
 }
 
-StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams& p,
-                      bool mature_only) {
-  StitchedSeries verdict;
-  const bool judgeable = Finite(now) && ValidateFleetParams(p).ok();
+// The same-age comparison (see fleet.h, 6.): how much faster the lifetimes
+// that started within the last trend window grow than the reference
+// lifetimes (started more than reference_seconds ago) did at the same age and
+// time of day. Each recent increment is compared with the reference's pooled
+// relative rate in its age bin over the time-of-day slots within
+// sameage_tod_seconds (cells of fewer than kProfileLifetimes lifetimes are
+// skipped). The error adds in quadrature the spread of the excess over
+// floor-window blocks of clock time (the wander shared by the replicas moves
+// all recent lifetimes together, which the spread across lifetimes would not
+// show), the spread across the recent lifetimes, and the reference cells' own
+// standard errors weighted by the recent seconds compared with them. Sets
+// series.sameage_z, sameage_rate and sameage_lifetimes; all stay 0 with fewer
+// than 3 blocks or 3 recent lifetimes.
+void CompareSameAge(const std::vector<Increment>& increments,
+                    const std::vector<GridLifetime>& lives, const Grid& grid, double now,
+                    const FleetParams& p, StitchedSeries& series) {
+  constexpr double kSlot = 3600;  // time-of-day slots of the reference
+  constexpr int kSlots = 24;
+  const double bin = p.warmup_bin_seconds;
+  const int64_t bins = static_cast<int64_t>(std::ceil(2 * p.max_warmup_seconds / bin)) + 1;
+  auto slot_of = [&](double t) {
+    const double tod = std::fmod(t, 86400.0);
+    return static_cast<int>(std::floor((tod < 0 ? tod + 86400 : tod) / kSlot)) % kSlots;
+  };
+  // Per cell (age bin x time-of-day slot): the pooled relative change and
+  // seconds, and per visit of a lifetime its own rate's count, sum and sum
+  // of squares (the reference's own noise).
+  const size_t cells = static_cast<size_t>(bins * kSlots);
+  std::vector<double> ref_sum(cells, 0), ref_seconds(cells, 0);
+  std::vector<double> visit_n(cells, 0), visit_sum(cells, 0), visit_sq(cells, 0);
+  const double window = absl::ToDoubleSeconds(p.detector.trend_window);
+  int open_lifetime = -1;
+  size_t open_cell = 0;
+  double open_sum = 0, open_seconds = 0;
+  auto close_visit = [&] {
+    if (open_lifetime < 0 || open_seconds <= 0) return;
+    const double r = open_sum / open_seconds;
+    visit_n[open_cell] += 1;
+    visit_sum[open_cell] += r;
+    visit_sq[open_cell] += r * r;
+  };
+  for (const Increment& inc : increments) {
+    if (!inc.young_seen || !inc.reference || inc.age < p.min_warmup_seconds) continue;
+    const int64_t j = std::min<int64_t>(bins - 1, static_cast<int64_t>(inc.age / bin));
+    const size_t cell = static_cast<size_t>(j * kSlots + slot_of(grid.Mid(inc.k)));
+    ref_sum[cell] += inc.delta / inc.level;
+    ref_seconds[cell] += inc.dt;
+    if (inc.lifetime != open_lifetime || cell != open_cell) {
+      close_visit();
+      open_lifetime = inc.lifetime;
+      open_cell = cell;
+      open_sum = open_seconds = 0;
+    }
+    open_sum += inc.delta / inc.level;
+    open_seconds += inc.dt;
+  }
+  close_visit();
+  // Per matched cell set (keyed by the recent increment's cell): the recent
+  // seconds compared with it and the standard error of its rate.
+  std::vector<double> used_seconds(cells, 0), used_error(cells, 0);
+  const int reach = p.sameage_tod_seconds >= 43200
+                        ? kSlots / 2
+                        : static_cast<int>(std::floor(p.sameage_tod_seconds / kSlot));
+  const int64_t block_points = std::max<int64_t>(
+      1, std::llround(absl::ToDoubleSeconds(p.detector.floor_window) / grid.step));
+  std::vector<double> block_excess, block_seconds;  // per block of grid points
+  std::vector<double> life_excess(lives.size(), 0), life_seconds(lives.size(), 0);
+  for (const Increment& inc : increments) {
+    const GridLifetime& life = lives[static_cast<size_t>(inc.lifetime)];
+    if (!(life.start > now - window) || inc.age < p.min_warmup_seconds) continue;
+    const int64_t j = std::min<int64_t>(bins - 1, static_cast<int64_t>(inc.age / bin));
+    const int slot = slot_of(grid.Mid(inc.k));
+    double sum = 0, seconds = 0, n = 0, rates = 0, squares = 0;
+    for (int d = -reach; d <= reach; ++d) {
+      if (reach == kSlots / 2 && d == reach) break;  // every slot once
+      const size_t cell = static_cast<size_t>(j * kSlots + (slot + d + kSlots) % kSlots);
+      sum += ref_sum[cell];
+      seconds += ref_seconds[cell];
+      n += visit_n[cell];
+      rates += visit_sum[cell];
+      squares += visit_sq[cell];
+    }
+    if (seconds < 2 * bin || n < kProfileLifetimes) continue;
+    const size_t key = static_cast<size_t>(j * kSlots + slot);
+    used_seconds[key] += inc.dt;
+    used_error[key] = std::sqrt(std::max(0.0, squares - rates * rates / n) / (n - 1) / n);
+    const int64_t block = inc.k / block_points;
+    if (static_cast<size_t>(block) >= block_excess.size()) {
+      block_excess.resize(static_cast<size_t>(block) + 1, 0);
+      block_seconds.resize(static_cast<size_t>(block) + 1, 0);
+    }
+    const double excess = inc.delta / inc.level - sum / seconds * inc.dt;
+    block_excess[static_cast<size_t>(block)] += excess;
+    block_seconds[static_cast<size_t>(block)] += inc.dt;
+    life_excess[static_cast<size_t>(inc.lifetime)] += excess;
+    life_seconds[static_cast<size_t>(inc.lifetime)] += inc.dt;
+  }
+  std::vector<double> rates, weights;
+  double total_excess = 0, total_seconds = 0;
+  for (size_t b = 0; b < block_excess.size(); ++b) {
+    if (block_seconds[b] <= 0) continue;
+    rates.push_back(block_excess[b] / block_seconds[b]);
+    weights.push_back(block_seconds[b]);
+    total_excess += block_excess[b];
+    total_seconds += block_seconds[b];
+  }
+  if (rates.size() < 3 || total_seconds <= 0) return;
+  const double rate = total_excess / total_seconds;
+  double spread = 0;
+  for (size_t b = 0; b < rates.size(); ++b) {
+    spread += weights[b] * weights[b] * (rates[b] - rate) * (rates[b] - rate);
+  }
+  const double n = static_cast<double>(rates.size());
+  double error = std::sqrt(spread * n / (n - 1)) / total_seconds;
+  // Each lifetime's own change (its wander and its warm-up's tail) does not
+  // telescope: the spread of the recent lifetimes' excesses around the
+  // common rate, added in quadrature.
+  double life_spread = 0;
+  int recent = 0;
+  for (size_t l = 0; l < lives.size(); ++l) {
+    if (life_seconds[l] <= 0) continue;
+    ++recent;
+    const double d = life_excess[l] - rate * life_seconds[l];
+    life_spread += d * d;
+  }
+  if (recent < 3) return;
+  error = std::hypot(error, std::sqrt(life_spread * recent / (recent - 1.0)) / total_seconds);
+  // The reference's own noise is shared by every recent lifetime compared
+  // with it (after a rolling deploy, a cohort of young lifetimes against a
+  // few of a day before).
+  double reference_variance = 0;
+  for (size_t c = 0; c < cells; ++c) {
+    reference_variance += used_seconds[c] * used_seconds[c] * used_error[c] * used_error[c];
+  }
+  error = std::hypot(error, std::sqrt(reference_variance) / total_seconds);
+  series.sameage_rate = rate * 3600;
+  series.sameage_z = error > 0 ? rate / error : 0;
+  series.sameage_lifetimes = recent;
+}
+
+// The Student-t quantile with `dof` degrees of freedom at the normal
+// quantile `z` (Cornish-Fisher): a spread from a few lifetimes is itself
+// noisy.
+double StudentCritical(double z, int dof) {
+  const double v = dof;
+  return z + (z * z * z + z) / (4 * v) +
+         (5 * std::pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * v * v);
+}
+
+bool SameAgeCorroborates(const StitchedSeries& series, const FleetParams& p) {
+  return series.sameage_lifetimes >= 3 &&
+         series.sameage_z >= StudentCritical(p.sameage_z, series.sameage_lifetimes - 1);
+}
+
+// Steps 1-2 and the levels of step 3, which every series stitched from one
+// history and `now` shares (they depend on no warm-up parameter): the grid,
+// the lifetimes on it and their increments. `counts` holds the counts, and
+// `judgeable` is false when the params or `now` are invalid.
+struct Prepared {
+  StitchedSeries counts;
+  bool judgeable = false;
+  double now = 0;
+  Grid grid;
+  std::vector<GridLifetime> lives;
+  std::vector<Increment> increments;
+};
+
+Prepared Prepare(const GroupHistory& history, double now, const FleetParams& p) {
+  Prepared out;
+  out.now = now;
+  out.judgeable = Finite(now) && ValidateFleetParams(p).ok();
   const std::vector<size_t> order = CanonicalOrder(history);
-  if (!judgeable) {  // counts only: lifetimes with a sample up to `now`
+  if (!out.judgeable) {  // counts only: lifetimes with a sample up to `now`
     std::unordered_set<std::string_view> instances;
     for (size_t l : order) {
       if (!SeenBy(history.lifetimes[l], now)) continue;
       instances.insert(history.lifetimes[l].instance);
-      ++verdict.lifetimes;
+      ++out.counts.lifetimes;
     }
-    verdict.instances = static_cast<int>(instances.size());
-    return verdict;
+    out.counts.instances = static_cast<int>(instances.size());
+    return out;
   }
   const double from = now - p.lookback_seconds;
-  Grid grid;
+  Grid& grid = out.grid;
   grid.step = p.step_seconds;
   grid.k0 = static_cast<int64_t>(std::floor(from / p.step_seconds));
   grid.size = static_cast<int64_t>(std::floor(now / p.step_seconds)) - grid.k0 + 1;
 
   std::unordered_set<std::string_view> instances;
-  std::vector<Increment> increments;
-  std::vector<GridLifetime> lives(history.lifetimes.size());
+  out.lives.resize(history.lifetimes.size());
   for (size_t l = 0; l < order.size(); ++l) {
     const Lifetime& life = history.lifetimes[order[l]];
-    lives[l] = OnGrid(life, grid, from, now, p);
-    if (lives[l].pts.empty()) continue;
+    out.lives[l] = OnGrid(life, grid, from, now, p);
+    if (out.lives[l].pts.empty()) continue;
     instances.insert(life.instance);
-    ++verdict.lifetimes;
-    AddIncrements(lives[l], static_cast<int>(l), grid, from, now, p, increments);
+    ++out.counts.lifetimes;
+    AddIncrements(out.lives[l], static_cast<int>(l), grid, from, now, p, out.increments);
   }
-  verdict.instances = static_cast<int>(instances.size());
-  if (increments.empty()) return verdict;
-  ScaleByFleetLevel(lives, grid, p, increments);
+  out.counts.instances = static_cast<int>(instances.size());
+  if (!out.increments.empty()) ScaleByFleetLevel(out.lives, grid, p, out.increments);
+  return out;
+}
+
+// The stitched series of steps 3-4 from `prepared` (made with params that
+// differ from `p` at most in the warm-up's). With `same_age` (step 6's
+// second series), step 6's comparison is made first, and when it does not
+// reach its bar nothing is stitched (the series is left empty): the series
+// would not count.
+StitchedSeries Stitch(const Prepared& prepared, const FleetParams& p, bool mature_only,
+                      bool same_age = false) {
+  StitchedSeries verdict = prepared.counts;
+  if (!prepared.judgeable || prepared.increments.empty()) return verdict;
+  const std::vector<Increment>& increments = prepared.increments;
+  const std::vector<GridLifetime>& lives = prepared.lives;
+  const Grid& grid = prepared.grid;
+  if (same_age) {
+    CompareSameAge(increments, lives, grid, prepared.now, p, verdict);
+    if (!SameAgeCorroborates(verdict, p)) return verdict;
+  }
 
   // 3. Warm-up age.
   const Warmup profile = ChooseWarmup(increments, p);
@@ -607,11 +794,44 @@ StitchedSeries Stitch(const GroupHistory& history, double now, const FleetParams
 }  // namespace
 
 StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& p) {
-  return Stitch(history, now, p, false);
+  return Stitch(Prepare(history, now, p), p, false);
 }
 
+namespace {
+
+// Step 5 on the series stitched with `p`: the detector's verdict, with the
+// mature veto.
+struct Judged {
+  StitchedSeries series;
+  bool suspected = false;
+  double growth_per_hour = 0;
+};
+
+Judged JudgeStitched(const Prepared& prepared, const FleetParams& p, bool same_age) {
+  Judged out;
+  out.series = Stitch(prepared, p, /*mature_only=*/false, same_age);
+  const StitchedSeries& series = out.series;
+  if (series.t.empty()) return out;
+  trend::SeriesDetector detector(StitchedSeriesParams(p, p.walk_z * series.walk_sd));
+  for (size_t i = 0; i < series.t.size(); ++i) detector.Add(series.t[i], series.x[i], 0);
+  const trend::Verdict& v = detector.verdict();
+  out.suspected = v.suspected;
+  out.growth_per_hour = v.growth_per_hour;
+  if (out.suspected && series.mature_seconds > series.warmup_seconds + p.warmup_bin_seconds) {
+    const StitchedSeries mature = Stitch(prepared, p, /*mature_only=*/true);
+    trend::SeriesDetector second(StitchedSeriesParams(p, p.walk_z * mature.walk_sd));
+    for (size_t i = 0; i < mature.t.size(); ++i) second.Add(mature.t[i], mature.x[i], 0);
+    out.suspected = second.verdict().suspected;
+  }
+  return out;
+}
+
+}  // namespace
+
 FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetParams& p) {
-  const StitchedSeries series = StitchGroup(history, now, p);
+  const Prepared prepared = Prepare(history, now, p);
+  const Judged base = JudgeStitched(prepared, p, /*same_age=*/false);
+  const StitchedSeries& series = base.series;
   FleetVerdict verdict;
   verdict.instances = series.instances;
   verdict.lifetimes = series.lifetimes;
@@ -620,19 +840,21 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
   if (series.t.empty()) return verdict;
 
   // 5. Judge the stitched series.
-  trend::SeriesDetector detector(StitchedSeriesParams(p, p.walk_z * series.walk_sd));
-  for (size_t i = 0; i < series.t.size(); ++i) detector.Add(series.t[i], series.x[i], 0);
-  const trend::Verdict& v = detector.verdict();
-  verdict.suspected = v.suspected;
-  if (verdict.suspected && series.mature_seconds > series.warmup_seconds + p.warmup_bin_seconds) {
-    const StitchedSeries mature = Stitch(history, now, p, /*mature_only=*/true);
-    trend::SeriesDetector second(StitchedSeriesParams(p, p.walk_z * mature.walk_sd));
-    for (size_t i = 0; i < mature.t.size(); ++i) second.Add(mature.t[i], mature.x[i], 0);
-    verdict.suspected = second.verdict().suspected;
-  }
+  verdict.suspected = base.suspected;
   if (verdict.suspected) {
-    verdict.growth_per_hour = v.growth_per_hour;
+    verdict.growth_per_hour = base.growth_per_hour;
     return verdict;
+  }
+  // 6. The less biased series, when the same-age comparison corroborates it.
+  if (p.sameage_z > 0) {
+    FleetParams less_biased = p;
+    less_biased.warmup_z = p.corroborated_warmup_z;
+    const Judged other = JudgeStitched(prepared, less_biased, /*same_age=*/true);
+    if (other.suspected && SameAgeCorroborates(other.series, p)) {
+      verdict.suspected = true;
+      verdict.growth_per_hour = other.growth_per_hour;
+      return verdict;
+    }
   }
   // Floor-window means of the last trend window (15 minutes, 6 h).
   std::vector<double> recent_t, recent_x;
