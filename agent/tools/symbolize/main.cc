@@ -62,31 +62,45 @@ std::string ReadAll(std::istream& in) {
   return s.str();
 }
 
-}  // namespace
+// The debug file to read (--debug-file, or --build-id under --debug-dir) and
+// the module name its labels carry (--module, else the file's name without
+// ".debug"); exits with a usage error when the flags do not say one.
+struct Target {
+  std::string path;
+  std::string module;
+};
 
-int main(int argc, char** argv) {
-  const std::vector<std::string> args = leakwatch::tools::ParseFlagsOrExit(argc, argv, kUsage);
-  std::string path = absl::GetFlag(FLAGS_debug_file);
-  std::string module = absl::GetFlag(FLAGS_module);
+Target TargetFromFlags() {
+  Target t{absl::GetFlag(FLAGS_debug_file), absl::GetFlag(FLAGS_module)};
   const std::string build_id = absl::AsciiStrToLower(absl::GetFlag(FLAGS_build_id));
   if (!build_id.empty()) {
-    if (!path.empty())
+    if (!t.path.empty())
       leakwatch::tools::ExitUsageError(kUsage, "give --debug-file or --build-id, not both");
-    if (module.empty()) leakwatch::tools::ExitUsageError(kUsage, "--build-id needs --module");
+    if (t.module.empty()) leakwatch::tools::ExitUsageError(kUsage, "--build-id needs --module");
     if (build_id.size() < 4 ||
         build_id.find_first_not_of("0123456789abcdef") != std::string::npos) {
       leakwatch::tools::ExitUsageError(
           kUsage, absl::StrCat("--build-id must be hexadecimal digits, got \"", build_id, "\""));
     }
-    path = absl::StrCat(absl::GetFlag(FLAGS_debug_dir), "/.build-id/", build_id.substr(0, 2), "/",
-                        build_id.substr(2), ".debug");
+    t.path = absl::StrCat(absl::GetFlag(FLAGS_debug_dir), "/.build-id/", build_id.substr(0, 2), "/",
+                          build_id.substr(2), ".debug");
   }
-  if (path.empty())
+  if (t.path.empty())
     leakwatch::tools::ExitUsageError(kUsage, "--debug-file or --build-id is required");
-  if (module.empty()) {
-    module = path.substr(path.rfind('/') + 1);
-    if (absl::EndsWith(module, ".debug")) module.resize(module.size() - 6);
+  if (t.module.empty()) {
+    t.module = t.path.substr(t.path.rfind('/') + 1);
+    if (absl::EndsWith(t.module, ".debug")) t.module.resize(t.module.size() - 6);
   }
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args = leakwatch::tools::ParseFlagsOrExit(argc, argv, kUsage);
+  const Target target = TargetFromFlags();
+  const std::string& path = target.path;
+  const std::string& module = target.module;
 
   std::string search_path = leakwatch::core::DebugInfoSearchPath({});
   char* search_path_ptr = search_path.data();
