@@ -807,21 +807,26 @@ struct Judged {
   double growth_per_hour = 0;
 };
 
+// The detector's verdict after the last point of `series`, its growth bar
+// raised by the series' random walk.
+trend::Verdict Detect(const StitchedSeries& series, const FleetParams& p) {
+  trend::SeriesDetector detector(StitchedSeriesParams(p, p.walk_z * series.walk_sd));
+  for (size_t i = 0; i < series.t.size(); ++i) detector.Add(series.t[i], series.x[i], 0);
+  return detector.verdict();
+}
+
+// With `same_age`, an uncorroborated comparison leaves the series empty, so
+// `suspected` implies the corroboration.
 Judged JudgeStitched(const Prepared& prepared, const FleetParams& p, bool same_age) {
   Judged out;
   out.series = Stitch(prepared, p, /*mature_only=*/false, same_age);
   const StitchedSeries& series = out.series;
   if (series.t.empty()) return out;
-  trend::SeriesDetector detector(StitchedSeriesParams(p, p.walk_z * series.walk_sd));
-  for (size_t i = 0; i < series.t.size(); ++i) detector.Add(series.t[i], series.x[i], 0);
-  const trend::Verdict& v = detector.verdict();
+  const trend::Verdict v = Detect(series, p);
   out.suspected = v.suspected;
   out.growth_per_hour = v.growth_per_hour;
   if (out.suspected && series.mature_seconds > series.warmup_seconds + p.warmup_bin_seconds) {
-    const StitchedSeries mature = Stitch(prepared, p, /*mature_only=*/true);
-    trend::SeriesDetector second(StitchedSeriesParams(p, p.walk_z * mature.walk_sd));
-    for (size_t i = 0; i < mature.t.size(); ++i) second.Add(mature.t[i], mature.x[i], 0);
-    out.suspected = second.verdict().suspected;
+    out.suspected = Detect(Stitch(prepared, p, /*mature_only=*/true), p).suspected;
   }
   return out;
 }
@@ -850,7 +855,7 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
     FleetParams less_biased = p;
     less_biased.warmup_z = p.corroborated_warmup_z;
     const Judged other = JudgeStitched(prepared, less_biased, /*same_age=*/true);
-    if (other.suspected && SameAgeCorroborates(other.series, p)) {
+    if (other.suspected) {
       verdict.suspected = true;
       verdict.growth_per_hour = other.growth_per_hour;
       return verdict;
