@@ -163,9 +163,11 @@ class WrappedServer(unittest.TestCase):
                 port = free_port()
                 run = Wrapped(argv, port)
                 # The server's threads are on its port: itself, the sigwait
-                # thread and its workers.
-                text = wait_for("the server's metrics", lambda: scrape_threads(port))
-                self.assertGreaterEqual(text, 3)
+                # thread and its workers (which may start after the first
+                # scrape is answered: wait for them).
+                threads = wait_for("the server's three threads on its metrics",
+                                   lambda: (n := scrape_threads(port) or 0) >= 3 and n)
+                self.assertGreaterEqual(threads, 3)
                 self.assertEqual(listener_of(port), run.server)
                 for pid in run.wrappers():
                     self.assertIn("libleakwatch_preload.so", maps(pid), "the wrapper %d is not "
