@@ -561,34 +561,46 @@ void AppendStitched(const std::vector<GridLifetime>& lives, const FleetIncrement
 // The same-age comparison (see fleet.h, 6.): how much faster the lifetimes
 // that started within the last trend window grow than the reference
 // lifetimes (started more than reference_seconds ago) did at the same age and
-// time of day. Each recent increment is compared with the reference's pooled
-// relative rate in its age bin over the time-of-day slots within
-// sameage_tod_seconds (cells of fewer than kProfileLifetimes lifetimes are
-// skipped). The error adds in quadrature the spread of the excess over
-// floor-window blocks of clock time (the wander shared by the replicas moves
-// all recent lifetimes together, which the spread across lifetimes would not
-// show), the spread across the recent lifetimes, and the reference cells' own
-// standard errors weighted by the recent seconds compared with them. Sets
-// series.sameage_z, sameage_rate and sameage_lifetimes; all stay 0 with fewer
-// than 3 blocks or 3 recent lifetimes.
-void CompareSameAge(const std::vector<Increment>& increments,
-                    const std::vector<GridLifetime>& lives, const Grid& grid, double now,
-                    const FleetParams& p, StitchedSeries& series) {
-  constexpr double kSlot = 3600;  // time-of-day slots of the reference
-  constexpr int kSlots = 24;
-  const double bin = p.warmup_bin_seconds;
-  const int64_t bins = static_cast<int64_t>(std::ceil(2 * p.max_warmup_seconds / bin)) + 1;
-  auto slot_of = [&](double t) {
+// time of day. Three passes: SameAgeReference pools the reference per cell,
+// CompareRecent sets each recent increment against its cells, and
+// CompareSameAge turns the excess into a rate and its error.
+
+// The reference lifetimes per cell (age bin x time-of-day slot of kSlot
+// seconds): the pooled relative change and seconds, and per visit of a
+// lifetime its own rate's count, sum and sum of squares (the reference's own
+// noise).
+struct SameAgeReference {
+  static constexpr double kSlot = 3600;
+  static constexpr int kSlots = 24;
+
+  SameAgeReference(const std::vector<Increment>& increments, const Grid& grid,
+                   const FleetParams& p);
+
+  int64_t Bin(double age) const {
+    return std::min<int64_t>(bins - 1, static_cast<int64_t>(age / bin));
+  }
+  static int SlotOf(double t) {
     const double tod = std::fmod(t, 86400.0);
     return static_cast<int>(std::floor((tod < 0 ? tod + 86400 : tod) / kSlot)) % kSlots;
-  };
-  // Per cell (age bin x time-of-day slot): the pooled relative change and
-  // seconds, and per visit of a lifetime its own rate's count, sum and sum
-  // of squares (the reference's own noise).
-  const size_t cells = static_cast<size_t>(bins * kSlots);
-  std::vector<double> ref_sum(cells, 0), ref_seconds(cells, 0);
-  std::vector<double> visit_n(cells, 0), visit_sum(cells, 0), visit_sq(cells, 0);
-  const double window = absl::ToDoubleSeconds(p.detector.trend_window);
+  }
+
+  double bin;
+  int64_t bins;
+  size_t cells;
+  std::vector<double> sum, seconds;
+  std::vector<double> visit_n, visit_sum, visit_sq;
+};
+
+SameAgeReference::SameAgeReference(const std::vector<Increment>& increments, const Grid& grid,
+                                   const FleetParams& p)
+    : bin(p.warmup_bin_seconds),
+      bins(static_cast<int64_t>(std::ceil(2 * p.max_warmup_seconds / bin)) + 1),
+      cells(static_cast<size_t>(bins * kSlots)),
+      sum(cells, 0),
+      seconds(cells, 0),
+      visit_n(cells, 0),
+      visit_sum(cells, 0),
+      visit_sq(cells, 0) {
   int open_lifetime = -1;
   size_t open_cell = 0;
   double open_sum = 0, open_seconds = 0;
@@ -601,10 +613,9 @@ void CompareSameAge(const std::vector<Increment>& increments,
   };
   for (const Increment& inc : increments) {
     if (!inc.young_seen || !inc.reference || inc.age < p.min_warmup_seconds) continue;
-    const int64_t j = std::min<int64_t>(bins - 1, static_cast<int64_t>(inc.age / bin));
-    const size_t cell = static_cast<size_t>(j * kSlots + slot_of(grid.Mid(inc.k)));
-    ref_sum[cell] += inc.delta / inc.level;
-    ref_seconds[cell] += inc.dt;
+    const size_t cell = static_cast<size_t>(Bin(inc.age) * kSlots + SlotOf(grid.Mid(inc.k)));
+    sum[cell] += inc.delta / inc.level;
+    seconds[cell] += inc.dt;
     if (inc.lifetime != open_lifetime || cell != open_cell) {
       close_visit();
       open_lifetime = inc.lifetime;
@@ -615,54 +626,91 @@ void CompareSameAge(const std::vector<Increment>& increments,
     open_seconds += inc.dt;
   }
   close_visit();
-  // Per matched cell set (keyed by the recent increment's cell): the recent
-  // seconds compared with it and the standard error of its rate.
-  std::vector<double> used_seconds(cells, 0), used_error(cells, 0);
-  const int reach = p.sameage_tod_seconds >= 43200
-                        ? kSlots / 2
-                        : static_cast<int>(std::floor(p.sameage_tod_seconds / kSlot));
+}
+
+// The recent increments' excess over their reference cells, summed per
+// block of floor_window grid points (clock time) and per lifetime, and per
+// matched cell set (keyed by the recent increment's cell) the recent seconds
+// compared with it and the standard error of its rate.
+struct RecentExcess {
+  std::vector<double> block_excess, block_seconds;
+  std::vector<double> life_excess, life_seconds;
+  std::vector<double> used_seconds, used_error;
+};
+
+// Each recent increment is compared with the reference's pooled relative
+// rate in its age bin over the time-of-day slots within sameage_tod_seconds;
+// cells of fewer than kProfileLifetimes lifetimes are skipped.
+RecentExcess CompareRecent(const SameAgeReference& ref, const std::vector<Increment>& increments,
+                           const std::vector<GridLifetime>& lives, const Grid& grid, double now,
+                           const FleetParams& p) {
+  constexpr int kSlots = SameAgeReference::kSlots;
+  RecentExcess r{{},
+                 {},
+                 std::vector<double>(lives.size(), 0),
+                 std::vector<double>(lives.size(), 0),
+                 std::vector<double>(ref.cells, 0),
+                 std::vector<double>(ref.cells, 0)};
+  const double window = absl::ToDoubleSeconds(p.detector.trend_window);
+  const int reach =
+      p.sameage_tod_seconds >= 43200
+          ? kSlots / 2
+          : static_cast<int>(std::floor(p.sameage_tod_seconds / SameAgeReference::kSlot));
   const int64_t block_points = std::max<int64_t>(
       1, std::llround(absl::ToDoubleSeconds(p.detector.floor_window) / grid.step));
-  std::vector<double> block_excess, block_seconds;  // per block of grid points
-  std::vector<double> life_excess(lives.size(), 0), life_seconds(lives.size(), 0);
   for (const Increment& inc : increments) {
     const GridLifetime& life = lives[static_cast<size_t>(inc.lifetime)];
     if (!(life.start > now - window) || inc.age < p.min_warmup_seconds) continue;
-    const int64_t j = std::min<int64_t>(bins - 1, static_cast<int64_t>(inc.age / bin));
-    const int slot = slot_of(grid.Mid(inc.k));
+    const int64_t j = ref.Bin(inc.age);
+    const int slot = SameAgeReference::SlotOf(grid.Mid(inc.k));
     double sum = 0, seconds = 0, n = 0, rates = 0, squares = 0;
     for (int d = -reach; d <= reach; ++d) {
       if (reach == kSlots / 2 && d == reach) break;  // every slot once
       const size_t cell = static_cast<size_t>(j * kSlots + (slot + d + kSlots) % kSlots);
-      sum += ref_sum[cell];
-      seconds += ref_seconds[cell];
-      n += visit_n[cell];
-      rates += visit_sum[cell];
-      squares += visit_sq[cell];
+      sum += ref.sum[cell];
+      seconds += ref.seconds[cell];
+      n += ref.visit_n[cell];
+      rates += ref.visit_sum[cell];
+      squares += ref.visit_sq[cell];
     }
-    if (seconds < 2 * bin || n < kProfileLifetimes) continue;
+    if (seconds < 2 * ref.bin || n < kProfileLifetimes) continue;
     const size_t key = static_cast<size_t>(j * kSlots + slot);
-    used_seconds[key] += inc.dt;
-    used_error[key] = std::sqrt(std::max(0.0, squares - rates * rates / n) / (n - 1) / n);
-    const int64_t block = inc.k / block_points;
-    if (static_cast<size_t>(block) >= block_excess.size()) {
-      block_excess.resize(static_cast<size_t>(block) + 1, 0);
-      block_seconds.resize(static_cast<size_t>(block) + 1, 0);
+    r.used_seconds[key] += inc.dt;
+    r.used_error[key] = std::sqrt(std::max(0.0, squares - rates * rates / n) / (n - 1) / n);
+    const size_t block = static_cast<size_t>(inc.k / block_points);
+    if (block >= r.block_excess.size()) {
+      r.block_excess.resize(block + 1, 0);
+      r.block_seconds.resize(block + 1, 0);
     }
     const double excess = inc.delta / inc.level - sum / seconds * inc.dt;
-    block_excess[static_cast<size_t>(block)] += excess;
-    block_seconds[static_cast<size_t>(block)] += inc.dt;
-    life_excess[static_cast<size_t>(inc.lifetime)] += excess;
-    life_seconds[static_cast<size_t>(inc.lifetime)] += inc.dt;
+    r.block_excess[block] += excess;
+    r.block_seconds[block] += inc.dt;
+    r.life_excess[static_cast<size_t>(inc.lifetime)] += excess;
+    r.life_seconds[static_cast<size_t>(inc.lifetime)] += inc.dt;
   }
+  return r;
+}
+
+// The excess rate and its error, which adds in quadrature the spread of the
+// excess over blocks of clock time (the wander shared by the replicas moves
+// all recent lifetimes together, which the spread across lifetimes would not
+// show), the spread across the recent lifetimes, and the reference cells' own
+// standard errors weighted by the recent seconds compared with them. Sets
+// series.sameage_z, sameage_rate and sameage_lifetimes; all stay 0 with fewer
+// than 3 blocks or 3 recent lifetimes.
+void CompareSameAge(const std::vector<Increment>& increments,
+                    const std::vector<GridLifetime>& lives, const Grid& grid, double now,
+                    const FleetParams& p, StitchedSeries& series) {
+  const SameAgeReference ref(increments, grid, p);
+  const RecentExcess r = CompareRecent(ref, increments, lives, grid, now, p);
   std::vector<double> rates, weights;
   double total_excess = 0, total_seconds = 0;
-  for (size_t b = 0; b < block_excess.size(); ++b) {
-    if (block_seconds[b] <= 0) continue;
-    rates.push_back(block_excess[b] / block_seconds[b]);
-    weights.push_back(block_seconds[b]);
-    total_excess += block_excess[b];
-    total_seconds += block_seconds[b];
+  for (size_t b = 0; b < r.block_excess.size(); ++b) {
+    if (r.block_seconds[b] <= 0) continue;
+    rates.push_back(r.block_excess[b] / r.block_seconds[b]);
+    weights.push_back(r.block_seconds[b]);
+    total_excess += r.block_excess[b];
+    total_seconds += r.block_seconds[b];
   }
   if (rates.size() < 3 || total_seconds <= 0) return;
   const double rate = total_excess / total_seconds;
@@ -678,9 +726,9 @@ void CompareSameAge(const std::vector<Increment>& increments,
   double life_spread = 0;
   int recent = 0;
   for (size_t l = 0; l < lives.size(); ++l) {
-    if (life_seconds[l] <= 0) continue;
+    if (r.life_seconds[l] <= 0) continue;
     ++recent;
-    const double d = life_excess[l] - rate * life_seconds[l];
+    const double d = r.life_excess[l] - rate * r.life_seconds[l];
     life_spread += d * d;
   }
   if (recent < 3) return;
@@ -689,8 +737,8 @@ void CompareSameAge(const std::vector<Increment>& increments,
   // with it (after a rolling deploy, a cohort of young lifetimes against a
   // few of a day before).
   double reference_variance = 0;
-  for (size_t c = 0; c < cells; ++c) {
-    reference_variance += used_seconds[c] * used_seconds[c] * used_error[c] * used_error[c];
+  for (size_t c = 0; c < ref.cells; ++c) {
+    reference_variance += r.used_seconds[c] * r.used_seconds[c] * r.used_error[c] * r.used_error[c];
   }
   error = std::hypot(error, std::sqrt(reference_variance) / total_seconds);
   series.sameage_rate = rate * 3600;
