@@ -1,4 +1,6 @@
 // "Did you mean ...?" for misspelled config keys.
+//
+// Thread-safety: a pure function, safe from any thread.
 
 #ifndef LEAKWATCH_CONFIG_CLOSEST_NAME_H_
 #define LEAKWATCH_CONFIG_CLOSEST_NAME_H_

@@ -1,5 +1,7 @@
 // Limits on config values, shared by the parser and the validator. Each is
 // documented next to its key in config/leakwatch.yaml.
+//
+// Thread-safety: compile-time constants only; nothing to guard.
 
 #ifndef LEAKWATCH_CONFIG_CONFIG_LIMITS_H_
 #define LEAKWATCH_CONFIG_CONFIG_LIMITS_H_

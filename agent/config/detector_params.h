@@ -6,6 +6,8 @@
 // the keys with trend::FindParamProblem (its ranges and the relations among
 // the keys). This file is the only place that maps one onto the other; it sits
 // in the config layer because trend depends on abseil alone.
+//
+// Thread-safety: no shared state; safe from any thread (LoadDetectorParams only reads its file).
 
 #ifndef LEAKWATCH_CONFIG_DETECTOR_PARAMS_H_
 #define LEAKWATCH_CONFIG_DETECTOR_PARAMS_H_

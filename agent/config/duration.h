@@ -4,6 +4,8 @@
 // spaces and no sign: "500ms", "15s", "2m", "1h30m", "1.5s", "7d". Units are
 // ns, us (or µs), ms, s, m, h and d (24h). A bare number ("15") is rejected
 // because its unit would be a guess.
+//
+// Thread-safety: pure functions, safe from any thread.
 
 #ifndef LEAKWATCH_CONFIG_DURATION_H_
 #define LEAKWATCH_CONFIG_DURATION_H_

@@ -1,4 +1,6 @@
 // Error messages that point into a YAML document: "key: line L, column C: what".
+//
+// Thread-safety: pure functions, safe from any thread.
 
 #ifndef LEAKWATCH_CONFIG_ERROR_POSITION_H_
 #define LEAKWATCH_CONFIG_ERROR_POSITION_H_

@@ -3,6 +3,9 @@
 // A listen address is `host:port` where host is an IPv4 address
 // (`127.0.0.1`), an IPv6 address in brackets (`[::1]`) or a DNS host name
 // (`localhost`), and port is 0..65535 (0 lets the system pick a free port).
+//
+// Thread-safety: a pure function, safe from any thread (it resolves no name: a host name is
+// only checked for its syntax).
 
 #ifndef LEAKWATCH_CONFIG_LISTEN_ADDRESS_H_
 #define LEAKWATCH_CONFIG_LISTEN_ADDRESS_H_

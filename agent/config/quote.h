@@ -2,6 +2,8 @@
 //
 // Config values can be anything, including megabytes of binary; a message
 // shows at most the first few dozen bytes, C-escaped, in double quotes.
+//
+// Thread-safety: a pure function, safe from any thread.
 
 #ifndef LEAKWATCH_CONFIG_QUOTE_H_
 #define LEAKWATCH_CONFIG_QUOTE_H_

@@ -5,6 +5,9 @@
 // in 0.8.1). LoadSingleDocument() first walks the stream's documents with an
 // event handler that stops as soon as a document starts where the previous
 // one did, then builds the node of the first document.
+//
+// Thread-safety: safe from any thread: each call has its own parser, and the nodes it returns
+// share nothing with another call's.
 
 #ifndef LEAKWATCH_CONFIG_SINGLE_DOCUMENT_H_
 #define LEAKWATCH_CONFIG_SINGLE_DOCUMENT_H_

@@ -10,6 +10,8 @@
 // FindConfigIssue() holds every rule in one place. ValidateConfig() (for
 // configs built in code) reports the issue by key; ParseConfig() adds the
 // line:column where the document wrote the key.
+//
+// Thread-safety: FindConfigIssue is a pure function, safe from any thread.
 
 #ifndef LEAKWATCH_CONFIG_VALIDATION_H_
 #define LEAKWATCH_CONFIG_VALIDATION_H_

@@ -13,6 +13,9 @@
 // at every instant in between; untimed lock waits never end by themselves, so it
 // exists still. Timed waits, condition variables, channels and futexes never get
 // a verdict: only proofs are reported.
+//
+// Thread-safety: no state of its own; the owner words, which lock holders change meanwhile, are
+// read only through process_vm_readv: no data race, no fault. Called with the registry lock held.
 
 #ifndef LEAKWATCH_CORE_DEADLOCK_H_
 #define LEAKWATCH_CORE_DEADLOCK_H_

@@ -11,6 +11,9 @@
 // answered; the caller labels the frame without debug files then
 // (symbolize.h). Before StartSymbolizer, and in a fork child until the agent
 // starts there, nothing is asked.
+//
+// Thread-safety: all but StartSymbolizer (leakwatch::Start serializes it) may run concurrently:
+// lookups hold the live Dwfl's mutex for their whole duration; hooks take turns at one mailbox.
 
 #ifndef LEAKWATCH_CORE_DEBUGINFO_H_
 #define LEAKWATCH_CORE_DEBUGINFO_H_

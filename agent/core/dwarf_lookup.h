@@ -8,6 +8,9 @@
 // debuginfo.h for the hook-safe entry point). Shared by the agent
 // (debuginfo.cc, for the live process) and leakwatch-symbolize (offline, for a
 // scrape's or dump's "module+0xOFF" labels).
+//
+// Not thread-safe: one thread at a time per kind of Dwfl (New*Dwfl set process-wide callbacks);
+// the agent calls it under debuginfo.cc's mutex. FrameInfoLabel and DebugInfoSearchPath are pure.
 
 #ifndef LEAKWATCH_CORE_DWARF_LOOKUP_H_
 #define LEAKWATCH_CORE_DWARF_LOOKUP_H_

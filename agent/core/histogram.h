@@ -5,6 +5,8 @@
 // (a `HistogramLayout`), so exported `le` bounds are exact. Only the owning
 // thread writes a SiteHistogram (relaxed load + store, no read-modify-write);
 // the sampler reads it with relaxed loads and merges all threads at scrape time.
+// Record and Reset run on the owning thread only (as each recorded wait ends: hot path, lock-free);
+// any thread may Add it meanwhile; SetLayout takes a mutex; HistogramTotals is a plain value.
 
 #ifndef LEAKWATCH_CORE_HISTOGRAM_H_
 #define LEAKWATCH_CORE_HISTOGRAM_H_

@@ -1,6 +1,8 @@
 // Reading all task records into a Snapshot. This is the sampler's side of the
 // core: it takes the registry lock (application threads only take it when they
 // start or exit) and reads each record with atomic loads.
+// ReadSnapshot may run on several threads at once (sampler, scrapes, dumps, TakeSnapshot); it
+// allocates, and symbolizes with include_tasks: never call it from a hook.
 
 #ifndef LEAKWATCH_CORE_READ_SNAPSHOT_H_
 #define LEAKWATCH_CORE_READ_SNAPSHOT_H_

@@ -2,6 +2,9 @@
 // name, offset from the function's start) or "module+0xOFFSET" (offset from the
 // module's load address) when the function has no symbol. Never a raw address,
 // so labels survive restarts and ASLR.
+//
+// Thread-safety: both overloads may run concurrently (absl's lookup under a mutex, debug
+// information under debuginfo.h's locks); a lookup can stall a hook, so callers cache labels.
 
 #ifndef LEAKWATCH_CORE_SYMBOLIZE_H_
 #define LEAKWATCH_CORE_SYMBOLIZE_H_

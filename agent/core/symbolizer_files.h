@@ -7,6 +7,9 @@
 // under it: one of them reads the wrong bytes, and absl aborts the process.
 // Before its first symbolization, a process other than the one that symbolized
 // last gives itself open files of its own (symbolize.cc calls this).
+//
+// Thread-safety: symbolize.cc serializes calls with its mutex, but nothing stops the host's threads
+// from reading, closing or reusing a descriptor while it is checked and replaced (dup3).
 
 #ifndef LEAKWATCH_CORE_SYMBOLIZER_FILES_H_
 #define LEAKWATCH_CORE_SYMBOLIZER_FILES_H_

@@ -1,4 +1,6 @@
 // The pprof-like text dump of a Snapshot (DumpTasks, /debug/tasks).
+//
+// Thread-safety: pure functions, safe from any thread.
 
 #ifndef LEAKWATCH_EXPORT_DUMP_H_
 #define LEAKWATCH_EXPORT_DUMP_H_

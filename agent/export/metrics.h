@@ -7,6 +7,7 @@
 // public leakwatch/ headers, and core/, trend/, config/, prom/ and export/.
 //
 // Pure: knows the metric model, not HTTP.
+// SnapshotToFamilies is a pure function, safe from any thread (scrapes run it on HTTP workers).
 
 #ifndef LEAKWATCH_EXPORT_METRICS_H_
 #define LEAKWATCH_EXPORT_METRICS_H_

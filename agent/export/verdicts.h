@@ -1,5 +1,8 @@
 // The detector's verdicts per series, fed by the sampler and attached to every
 // Snapshot that leaves the agent.
+//
+// Thread-safety: all members may run concurrently; mu_ guards all state and is held through a whole
+// Update (the sampler's tick), so an Attach (scrapes, dumps) waits for the tick to end.
 
 #ifndef LEAKWATCH_EXPORT_VERDICTS_H_
 #define LEAKWATCH_EXPORT_VERDICTS_H_

@@ -13,6 +13,9 @@
 // The numbers in the comments are what the scenario benchmark (tests/trend,
 // `leakwatch-trend --eval`) measured when each rule was chosen; the numbered
 // steps refer to the method in trend/detector.h.
+//
+// Thread-safety: Params is a plain value; the functions touch only their arguments and are safe
+// from any thread (ParamFields' table is built once, on first use, and never changed).
 
 #ifndef LEAKWATCH_TREND_PARAMS_H_
 #define LEAKWATCH_TREND_PARAMS_H_

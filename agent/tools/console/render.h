@@ -1,4 +1,6 @@
 // The console's screen: one frame of text from one introspection snapshot.
+//
+// Thread-safety: pure functions, safe from any thread (the clock is formatted with localtime_r).
 
 #ifndef LEAKWATCH_TOOLS_CONSOLE_RENDER_H_
 #define LEAKWATCH_TOOLS_CONSOLE_RENDER_H_

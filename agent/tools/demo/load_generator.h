@@ -1,5 +1,8 @@
 // The demo's built-in load generator: requests to the demo's own handlers at a
 // fixed rate, mostly healthy, some leaky.
+//
+// Thread-safety: a LoadGenerator runs one thread of its own and has no public members to share;
+// its destructor sets stop_ (atomic) and joins, waiting out the request in flight.
 
 #ifndef LEAKWATCH_TOOLS_DEMO_LOAD_GENERATOR_H_
 #define LEAKWATCH_TOOLS_DEMO_LOAD_GENERATOR_H_

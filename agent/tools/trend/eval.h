@@ -13,6 +13,9 @@
 //   median latency  hours from the leak start to the first flagged row
 //
 //   absl::StatusOr<std::vector<FamilyScore>> s = EvaluateScenarioSet(dir, params);
+//
+// Thread-safety: no shared state (each call reads its own files and builds its own detectors), so
+// calls may run concurrently; a FamilyScore is a plain value.
 
 #ifndef LEAKWATCH_TOOLS_TREND_EVAL_H_
 #define LEAKWATCH_TOOLS_TREND_EVAL_H_

@@ -8,6 +8,8 @@
 //
 //   absl::StatusOr<std::vector<SeriesRow>> rows = ParseSeriesCsv(text);
 //   // error: "line 7: \"12x\" is not a number (value)"
+//
+// Thread-safety: no shared state, safe from any thread; ReadInput("-") consumes standard input.
 
 #ifndef LEAKWATCH_TOOLS_TREND_SERIES_CSV_H_
 #define LEAKWATCH_TOOLS_TREND_SERIES_CSV_H_

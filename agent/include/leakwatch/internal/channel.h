@@ -23,6 +23,9 @@
 // Select is not built yet (Op::kSelect is reserved for it); it fits this design as in Go: a select
 // waiter is parked on several channels' queues (the queues support O(1) removal from the middle
 // already) and gets a shared "claimed" flag plus its own wake-up.
+//
+// Thread-safety: all members may run concurrently on any handles of one channel (State::mu guards
+// all but `capacity`); as with shared_ptr, one handle must not be assigned while another uses it.
 
 #ifndef LEAKWATCH_INTERNAL_CHANNEL_H_
 #define LEAKWATCH_INTERNAL_CHANNEL_H_

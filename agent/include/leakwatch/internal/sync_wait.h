@@ -1,5 +1,8 @@
 // leakwatch/internal/sync_wait.h — helpers shared by the primitives of
 // leakwatch/sync.h. Not for users.
+//
+// Thread-safety: a ScopedWait, like a BlockScope (leakwatch/task.h), writes only the calling
+// thread's record and must end on the thread that began it; ClampTimeout is pure.
 
 #ifndef LEAKWATCH_INTERNAL_SYNC_WAIT_H_
 #define LEAKWATCH_INTERNAL_SYNC_WAIT_H_
