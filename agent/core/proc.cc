@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,27 +39,45 @@ int64_t OsThreadCount() noexcept {
   return std::strtoll(p + 9, nullptr, 10);
 }
 
+namespace {
+
+// Field 22 of /proc/self/stat (the start in clock ticks after boot) and
+// /proc/stat's btime, in seconds since the epoch; 0 when unreadable.
+double ReadProcessStartTimeSeconds() noexcept {
+  char buf[4096];
+  // The command name (field 2) may contain spaces, so count from its ')'.
+  if (ReadSmallFile("/proc/self/stat", buf, sizeof buf) <= 0) return 0.0;
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return 0.0;
+  int field = 2;
+  while (*p != '\0' && field < 22) {
+    if (*p++ == ' ') ++field;
+  }
+  const double ticks = std::strtod(p, nullptr);
+  char stat[16384];
+  if (ReadSmallFile("/proc/stat", stat, sizeof stat) <= 0) return 0.0;
+  const char* b = std::strstr(stat, "\nbtime ");
+  if (b == nullptr) return 0.0;
+  const double boot = std::strtod(b + 7, nullptr);
+  const long hz = sysconf(_SC_CLK_TCK);
+  return hz > 0 ? boot + ticks / hz : 0.0;
+}
+
+}  // namespace
+
+// Cached per process: a fork child that runs its own agent (a pre-fork
+// server's workers) starts later than its parent, and a judge that saw the
+// parent's start time would not see the child's restarts.
 double ProcessStartTimeSeconds() noexcept {
-  static const double start = [] {
-    char buf[4096];
-    // Field 22 of /proc/self/stat is the start time in clock ticks after boot;
-    // the command name (field 2) may contain spaces, so count from its ')'.
-    if (ReadSmallFile("/proc/self/stat", buf, sizeof buf) <= 0) return 0.0;
-    const char* p = std::strrchr(buf, ')');
-    if (p == nullptr) return 0.0;
-    int field = 2;
-    while (*p != '\0' && field < 22) {
-      if (*p++ == ' ') ++field;
-    }
-    const double ticks = std::strtod(p, nullptr);
-    char stat[16384];
-    if (ReadSmallFile("/proc/stat", stat, sizeof stat) <= 0) return 0.0;
-    const char* b = std::strstr(stat, "\nbtime ");
-    if (b == nullptr) return 0.0;
-    const double boot = std::strtod(b + 7, nullptr);
-    const long hz = sysconf(_SC_CLK_TCK);
-    return hz > 0 ? boot + ticks / hz : 0.0;
-  }();
+  static std::atomic<pid_t> cached_pid{0};
+  static std::atomic<double> cached{0};
+  const pid_t pid = getpid();
+  if (cached_pid.load(std::memory_order_acquire) == pid) {
+    return cached.load(std::memory_order_relaxed);
+  }
+  const double start = ReadProcessStartTimeSeconds();
+  cached.store(start, std::memory_order_relaxed);
+  cached_pid.store(pid, std::memory_order_release);
   return start;
 }
 

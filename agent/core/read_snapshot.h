@@ -32,7 +32,8 @@ Snapshot ReadSnapshot(const ReadOptions& options);
 // The kernel's count of this process's threads, or -1.
 int64_t OsThreadCount() noexcept;
 
-// The process's start time in seconds since the epoch (from /proc), or 0.
+// The process's start time in seconds since the epoch (from /proc), or 0;
+// read once per process (again in a fork child).
 double ProcessStartTimeSeconds() noexcept;
 
 }  // namespace leakwatch::core
