@@ -110,6 +110,12 @@ struct Mailbox {
   // the symbolizer is ready for a new request again, so a stall costs one
   // wait kHookWaitMillis, not one per new return address.
   bool stalled = false;
+  // The posted request's number and its asker's deadline: an asker never
+  // reads an answer after its deadline, so a request whose asker gave up
+  // without the lock (it could not take it in time) is reclaimed by the next
+  // asker instead of holding the mailbox forever.
+  uint64_t seq = 0;
+  std::chrono::steady_clock::time_point asker_deadline{};
   uintptr_t ra = 0;
   bool found = false;
   char label[640] = {};
@@ -255,6 +261,21 @@ bool LockUntil(std::mutex& mu, Clock::time_point deadline) {
   return true;
 }
 
+// With box.mu held: a request whose asker's deadline has passed has no reader.
+// Never picked up or answered: back to idle (an answer means the symbolizer is
+// ready again); being worked on: the symbolizer drops the answer.
+void ReclaimLeftRequest(Mailbox& box) {
+  if (box.state == State::kIdle || Clock::now() < box.asker_deadline) return;
+  if (box.state == State::kWorking) {
+    box.abandoned = true;
+    return;
+  }
+  if (box.state == State::kDone) box.stalled = false;
+  box.state = State::kIdle;
+}
+
+std::atomic<void (*)(std::mutex&)> g_after_post_for_testing{nullptr};
+
 }  // namespace
 
 bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* function,
@@ -266,6 +287,7 @@ bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* func
   // Post the request once the mailbox is free.
   for (;;) {
     if (!LockUntil(box->mu, deadline)) return false;
+    ReclaimLeftRequest(*box);
     if (box->stalled) {
       box->mu.unlock();
       return false;
@@ -281,12 +303,19 @@ bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* func
   }
   box->state = State::kRequested;
   box->ra = ra;
+  const uint64_t seq = ++box->seq;
+  box->asker_deadline = deadline;
   box->mu.unlock();
   box->cv.notify_all();
+  if (auto* hook = g_after_post_for_testing.load(std::memory_order_acquire)) hook(box->mu);
   // Wait for the answer.
   for (;;) {
     Nap();
-    if (!LockUntil(box->mu, deadline)) return false;
+    if (!LockUntil(box->mu, deadline)) return false;  // reclaimed by the next asker
+    if (box->seq != seq) {                            // reclaimed already: not ours to touch
+      box->mu.unlock();
+      return false;
+    }
     if (box->state == State::kDone) break;
     if (Clock::now() >= deadline) {
       box->stalled = true;
@@ -311,6 +340,10 @@ bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* func
   box->stalled = false;  // it answered
   box->mu.unlock();
   return found;
+}
+
+void SetAfterPostHookForTesting(void (*hook)(std::mutex& mailbox_lock)) {
+  g_after_post_for_testing.store(hook, std::memory_order_release);
 }
 
 std::string DescribeFrameForDump(uintptr_t ra) {

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,11 @@ bool DescribeAddress(uintptr_t ra, FrameInfo* out);
 // knows no function at `ra` (the caller falls back to symbolize.h's tables).
 bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* function,
                         size_t function_size) noexcept;
+
+// Tests only: `hook` runs in DebugLabelFromHook right after a request is
+// posted, before the wait for its answer, and is given the mailbox's lock
+// (nullptr: none).
+void SetAfterPostHookForTesting(void (*hook)(std::mutex& mailbox_lock));
 
 // For dumps: the frame's label, and for a frame without a name, its module's
 // build-id: "mariadbd+0xd5b024 (build-id 3f2a...)".
