@@ -258,6 +258,12 @@ struct FleetParams {
   double sameage_z = 2.5;
   double corroborated_warmup_z = 1;
   double sameage_tod_seconds = 43200;
+  // The restart-drop corroboration (see 6. above), an alternative to the
+  // same-age one: the second series also counts when the in-place restarts
+  // whose new lifetime started within the last trend window drop by more
+  // than the reference restarts did, by restartdrop_z (a normal quantile,
+  // raised to Student's t) x the comparison's standard error. 0 disables.
+  double restartdrop_z = 2.5;
   // The detector that judges the stitched series (step 5): the in-process
   // production rules. Its min_growth is raised by walk_z as above.
   trend::Params detector = trend::ProductionPreset();
@@ -324,6 +330,14 @@ struct StitchedSeries {
   double sameage_z = 0;
   double sameage_rate = 0;    // its excess rate, relative to the level, per hour
   int sameage_lifetimes = 0;  // the recent lifetimes it compared
+  // Step 6's restart-drop comparison (likewise): the recent restarts' excess
+  // drop over the reference restarts' in standard errors, that excess per
+  // hour of the old lifetimes' age (relative to the level), and the recent
+  // and reference restarts compared.
+  double restartdrop_z = 0;
+  double restartdrop_rate = 0;
+  int restartdrop_recent = 0;
+  int restartdrop_reference = 0;
 };
 StitchedSeries StitchGroup(const GroupHistory& history, double now, const FleetParams& params);
 
