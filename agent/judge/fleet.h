@@ -263,7 +263,7 @@ struct FleetParams {
   // whose new lifetime started within the last trend window drop by more
   // than the reference restarts did, by restartdrop_z (a normal quantile,
   // raised to Student's t) x the comparison's standard error. 0 disables.
-  double restartdrop_z = 2.5;
+  double restartdrop_z = 3;
   // The detector that judges the stitched series (step 5): the in-process
   // production rules. Its min_growth is raised by walk_z as above.
   trend::Params detector = trend::ProductionPreset();
