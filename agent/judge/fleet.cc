@@ -847,7 +847,7 @@ void CompareRestartDrops(const std::vector<GridLifetime>& lives, const Grid& gri
     (is_recent ? recent : reference).push_back(d.drop);
     if (is_recent) recent_age += d.old_age;
   }
-  if (recent.size() < 3 || reference.size() < 3) return;
+  if (recent.size() < 2 || reference.size() < 3) return;
   auto mean_ss = [](const std::vector<double>& v) {
     double m = 0, ss = 0;
     for (double x : v) m += x;
@@ -882,7 +882,7 @@ bool SameAgeCorroborates(const StitchedSeries& series, const FleetParams& p) {
 
 bool RestartDropCorroborates(const StitchedSeries& series, const FleetParams& p) {
   const int dof = series.restartdrop_recent + series.restartdrop_reference - 2;
-  return p.restartdrop_z > 0 && series.restartdrop_recent >= 3 &&
+  return p.restartdrop_z > 0 && series.restartdrop_recent >= 2 &&
          series.restartdrop_z >= StudentCritical(p.restartdrop_z, dof);
 }
 
