@@ -233,6 +233,7 @@ absl::Span<const FleetParamField> FleetParamFields() {
       {"sameage_z", &P::sameage_z, nullptr, 0, false},
       {"corroborated_warmup_z", &P::corroborated_warmup_z, nullptr, 0, false},
       {"sameage_tod_seconds", &P::sameage_tod_seconds, nullptr, 0, false},
+      {"restartdrop_z", &P::restartdrop_z, nullptr, 0, false},
   };
   return kFields;
 }
@@ -340,6 +341,7 @@ struct GridLifetime {
   std::vector<Point> pts;  // its grid means, in grid order
   double start = 0;        // process start (or first sample), seconds
   double own_level = 1;    // median mature grid mean, at least 1
+  int instance = -1;       // the instance's rank in canonical order
 };
 
 // A canonical order of the lifetimes, so that sums (and verdicts) do not
@@ -746,6 +748,124 @@ void CompareSameAge(const std::vector<Increment>& increments,
   series.sameage_lifetimes = recent;
 }
 
+// The restart-drop comparison (see fleet.h, 6.): a leak's level is
+// base + rate x process age, so at each in-place restart the instance drops
+// by about rate x the old lifetime's age; a healthy one drops by its warm-up
+// deficit only, in recent and reference restarts alike. Each drop is a
+// difference-in-differences against the other instances over the same clock
+// interval, so the wander and the time of day the replicas share cancel.
+
+// The mean of `life`'s grid means at grid indices [lo, hi); NaN when fewer
+// than half of them hold one.
+double WindowMean(const GridLifetime& life, int64_t lo, int64_t hi) {
+  auto it = std::lower_bound(life.pts.begin(), life.pts.end(), lo,
+                             [](const Point& pt, int64_t k) { return pt.k < k; });
+  double sum = 0;
+  int64_t n = 0;
+  for (; it != life.pts.end() && it->k < hi; ++it, ++n) sum += it->mean;
+  return n > 0 && 2 * n >= hi - lo ? sum / static_cast<double>(n) : std::nan("");
+}
+
+// The mean relative change, from grid window `before` to `after` (each
+// [lo, hi)), of the lifetimes of instances other than `instance` that span
+// both past the minimum warm-up; NaN with fewer than 2 of them.
+double SharedChange(const std::vector<GridLifetime>& lives, int instance,
+                    std::pair<int64_t, int64_t> before, std::pair<int64_t, int64_t> after,
+                    const Grid& grid, const FleetParams& p) {
+  double sum = 0;
+  int n = 0;
+  for (const GridLifetime& other : lives) {
+    if (other.pts.empty() || other.instance == instance || other.pts.front().k > before.first ||
+        other.pts.back().k < after.second - 1 ||
+        grid.Mid(before.first) - other.start < p.min_warmup_seconds) {
+      continue;
+    }
+    const double old_mean = WindowMean(other, before.first, before.second);
+    const double new_mean = WindowMean(other, after.first, after.second);
+    if (!Finite(old_mean) || !Finite(new_mean)) continue;
+    sum += (new_mean - old_mean) / std::max(1.0, old_mean);
+    ++n;
+  }
+  return n >= 2 ? sum / n : std::nan("");
+}
+
+// One in-place restart's drop, relative to the old lifetime's level: the old
+// lifetime's mean over its last min_warmup_seconds less the new one's over
+// ages [W, 2W) (W = min_warmup_seconds), plus the other instances' relative
+// change over the same interval. NaN when it cannot be measured.
+struct RestartDrop {
+  double drop = std::nan("");
+  double old_age = 0;  // seconds, at the restart
+};
+
+RestartDrop MeasureDrop(const std::vector<GridLifetime>& lives, size_t l, const Grid& grid,
+                        const FleetParams& p) {
+  RestartDrop out;
+  const GridLifetime &old_life = lives[l], &new_life = lives[l + 1];
+  const double w = p.min_warmup_seconds;
+  const int64_t points = std::max<int64_t>(1, std::llround(w / grid.step));
+  const int64_t old_end = old_life.pts.back().k + 1;
+  out.old_age = grid.Mid(old_end - 1) - old_life.start;
+  // A crash loop's or a scrape gap's restart is not a clean one.
+  if (out.old_age < 2 * w || new_life.start - grid.Mid(old_end - 1) > p.max_gap_seconds) {
+    return out;
+  }
+  const int64_t new_begin =
+      static_cast<int64_t>(std::ceil((new_life.start + w) / grid.step)) - grid.k0;
+  if (new_begin + points > grid.size) return out;
+  const std::pair<int64_t, int64_t> before{old_end - points, old_end};
+  const std::pair<int64_t, int64_t> after{new_begin, new_begin + points};
+  const double old_mean = WindowMean(old_life, before.first, before.second);
+  const double new_mean = WindowMean(new_life, after.first, after.second);
+  if (!Finite(old_mean) || !Finite(new_mean)) return out;
+  const double shared = SharedChange(lives, old_life.instance, before, after, grid, p);
+  if (!Finite(shared)) return out;
+  out.drop = (old_mean - new_mean) / std::max(1.0, old_mean) + shared;
+  return out;
+}
+
+// Sets series.restartdrop_*: the recent restarts (new lifetime started within
+// the last trend window) against the reference ones (started more than
+// reference_seconds ago), a two-sample comparison with the pooled spread of
+// both (under no leak they are drawn alike). Nothing with fewer than 3 of
+// either.
+void CompareRestartDrops(const std::vector<GridLifetime>& lives, const Grid& grid, double now,
+                         const FleetParams& p, StitchedSeries& series) {
+  const double window = absl::ToDoubleSeconds(p.detector.trend_window);
+  std::vector<double> recent, reference;
+  double recent_age = 0;
+  for (size_t l = 0; l + 1 < lives.size(); ++l) {
+    if (lives[l].pts.empty() || lives[l + 1].pts.empty() ||
+        lives[l].instance != lives[l + 1].instance) {
+      continue;
+    }
+    const double start = lives[l + 1].start;
+    const bool is_recent = start > now - window;
+    if (!is_recent && !(start < now - p.reference_seconds)) continue;
+    const RestartDrop d = MeasureDrop(lives, l, grid, p);
+    if (!Finite(d.drop)) continue;
+    (is_recent ? recent : reference).push_back(d.drop);
+    if (is_recent) recent_age += d.old_age;
+  }
+  if (recent.size() < 2 || reference.size() < 3) return;
+  auto mean_ss = [](const std::vector<double>& v) {
+    double m = 0, ss = 0;
+    for (double x : v) m += x;
+    m /= static_cast<double>(v.size());
+    for (double x : v) ss += (x - m) * (x - m);
+    return std::pair<double, double>(m, ss);
+  };
+  const auto [m_recent, ss_recent] = mean_ss(recent);
+  const auto [m_reference, ss_reference] = mean_ss(reference);
+  const double n1 = static_cast<double>(recent.size()), n2 = static_cast<double>(reference.size());
+  const double error = std::sqrt((ss_recent + ss_reference) / (n1 + n2 - 2) * (1 / n1 + 1 / n2));
+  const double excess = m_recent - m_reference;
+  series.restartdrop_z = error > 0 ? excess / error : 0;
+  series.restartdrop_rate = excess / (recent_age / n1) * 3600;
+  series.restartdrop_recent = static_cast<int>(recent.size());
+  series.restartdrop_reference = static_cast<int>(reference.size());
+}
+
 // The Student-t quantile with `dof` degrees of freedom at the normal
 // quantile `z` (Cornish-Fisher): a spread from a few lifetimes is itself
 // noisy.
@@ -756,8 +876,14 @@ double StudentCritical(double z, int dof) {
 }
 
 bool SameAgeCorroborates(const StitchedSeries& series, const FleetParams& p) {
-  return series.sameage_lifetimes >= 3 &&
+  return p.sameage_z > 0 && series.sameage_lifetimes >= 3 &&
          series.sameage_z >= StudentCritical(p.sameage_z, series.sameage_lifetimes - 1);
+}
+
+bool RestartDropCorroborates(const StitchedSeries& series, const FleetParams& p) {
+  const int dof = series.restartdrop_recent + series.restartdrop_reference - 2;
+  return p.restartdrop_z > 0 && series.restartdrop_recent >= 2 &&
+         series.restartdrop_z >= StudentCritical(p.restartdrop_z, dof);
 }
 
 // Steps 1-2 and the levels of step 3, which every series stitched from one
@@ -796,9 +922,12 @@ Prepared Prepare(const GroupHistory& history, double now, const FleetParams& p) 
 
   std::unordered_set<std::string_view> instances;
   out.lives.resize(history.lifetimes.size());
+  int instance = -1;
   for (size_t l = 0; l < order.size(); ++l) {
     const Lifetime& life = history.lifetimes[order[l]];
+    if (l == 0 || life.instance != history.lifetimes[order[l - 1]].instance) ++instance;
     out.lives[l] = OnGrid(life, grid, from, now, p);
+    out.lives[l].instance = instance;
     if (out.lives[l].pts.empty()) continue;
     instances.insert(life.instance);
     ++out.counts.lifetimes;
@@ -822,8 +951,9 @@ StitchedSeries Stitch(const Prepared& prepared, const FleetParams& p, bool matur
   const std::vector<GridLifetime>& lives = prepared.lives;
   const Grid& grid = prepared.grid;
   if (same_age) {
-    CompareSameAge(increments, lives, grid, prepared.now, p, verdict);
-    if (!SameAgeCorroborates(verdict, p)) return verdict;
+    if (p.sameage_z > 0) CompareSameAge(increments, lives, grid, prepared.now, p, verdict);
+    if (p.restartdrop_z > 0) CompareRestartDrops(lives, grid, prepared.now, p, verdict);
+    if (!SameAgeCorroborates(verdict, p) && !RestartDropCorroborates(verdict, p)) return verdict;
   }
 
   // 3. Warm-up age.
@@ -899,7 +1029,7 @@ FleetVerdict JudgeGroup(const GroupHistory& history, double now, const FleetPara
     return verdict;
   }
   // 6. The less biased series, when the same-age comparison corroborates it.
-  if (p.sameage_z > 0) {
+  if (p.sameage_z > 0 || p.restartdrop_z > 0) {
     FleetParams less_biased = p;
     less_biased.warmup_z = p.corroborated_warmup_z;
     const Judged other = JudgeStitched(prepared, less_biased, /*same_age=*/true);
