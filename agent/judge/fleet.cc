@@ -827,8 +827,8 @@ RestartDrop MeasureDrop(const std::vector<GridLifetime>& lives, size_t l, const 
 // Sets series.restartdrop_*: the recent restarts (new lifetime started within
 // the last trend window) against the reference ones (started more than
 // reference_seconds ago), a two-sample comparison with the pooled spread of
-// both (under no leak they are drawn alike). Nothing with fewer than 3 of
-// either.
+// both (under no leak they are drawn alike). Nothing with fewer than 2
+// recent or 3 reference restarts.
 void CompareRestartDrops(const std::vector<GridLifetime>& lives, const Grid& grid, double now,
                          const FleetParams& p, StitchedSeries& series) {
   const double window = absl::ToDoubleSeconds(p.detector.trend_window);
