@@ -41,9 +41,10 @@ TEST(FleetEvalGoalsTest, NoFalseAlarmsAndLeaksFound) {
 }
 
 TEST(FleetEvalGoalsTest, TenReplicasRestartedEverySixHours) {
-  // Issue goals: 2 %/h found within 6 h, 10 %/h within 1.5 h. NOT met: 12.2 h
-  // median (23.8 h max) and 3.4 h (4.0 h max; 5.0 h and 6.0 h before the
-  // same-age corroboration of fleet.h step 6) here. The bounds below pin the
+  // Issue goals: 2 %/h found within 6 h, 10 %/h within 1.5 h. NOT met: 9.5 h
+  // median (16.3 h max; 12.2 h and 23.8 h before the restart-drop
+  // corroboration of fleet.h step 6) and 3.4 h (4.0 h max; 5.0 h and 6.0 h
+  // before the same-age corroboration) here. The bounds below pin the
   // current figures against regressions.
   const std::vector<GridCell> grid =
       EvaluateGrid({10}, {6}, {0.02, 0.10}, {kHeldOutSeed},
@@ -54,7 +55,7 @@ TEST(FleetEvalGoalsTest, TenReplicasRestartedEverySixHours) {
   EXPECT_EQ(slow.detected, slow.leaking) << FormatGrid(grid);
   EXPECT_EQ(fast.detected, fast.leaking) << FormatGrid(grid);
   EXPECT_EQ(slow.fa_episodes + fast.fa_episodes, 0) << FormatGrid(grid);
-  EXPECT_LE(slow.MaxLatency(), 25.0) << FormatGrid(grid);
+  EXPECT_LE(slow.MaxLatency(), 18.0) << FormatGrid(grid);
   EXPECT_LE(fast.MaxLatency(), 4.0) << FormatGrid(grid);
 }
 
