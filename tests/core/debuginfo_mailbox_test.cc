@@ -30,14 +30,25 @@ struct LockHolder {
   std::mutex* target = nullptr;
   bool locked = false, release = false;
 
+  // Never takes the mailbox's lock while holding `mu` (one lock order).
   void Run() {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [this] { return target != nullptr; });
-    target->lock();
-    locked = true;
+    std::mutex* mailbox_lock = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [this] { return target != nullptr; });
+      mailbox_lock = target;
+    }
+    mailbox_lock->lock();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      locked = true;
+    }
     cv.notify_all();
-    cv.wait(lock, [this] { return release; });
-    target->unlock();
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [this] { return release; });
+    }
+    mailbox_lock->unlock();
   }
 };
 
