@@ -312,7 +312,9 @@ bool DebugLabelFromHook(uintptr_t ra, char* label, size_t label_size, char* func
   for (;;) {
     Nap();
     if (!LockUntil(box->mu, deadline)) return false;  // reclaimed by the next asker
-    if (box->seq != seq) {                            // reclaimed already: not ours to touch
+    // Reclaimed (a newer request, or ours dropped back to idle after the
+    // next asker marked it abandoned): not ours to touch.
+    if (box->seq != seq || box->state == State::kIdle) {
       box->mu.unlock();
       return false;
     }
